@@ -1,7 +1,165 @@
-//! `cargo xtask`: project automation (ci, fuzz).
+//! `cargo xtask`: project automation. `ci` runs every check CI runs (fmt, clippy, tests, docs,
+//! tidy); `fuzz` runs the cargo-fuzz targets for a bounded time; `tidy` checks the repository's
+//! own rules (docs/ARCHITECTURE.md names every crate).
 #![forbid(unsafe_code)]
 
-fn main() {
-    eprintln!("usage: cargo xtask <ci|fuzz>");
-    std::process::exit(2);
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+mod tidy;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci [--no-test]                 fmt check, clippy -D warnings, tests, doc build, tidy
+  fuzz <TARGET|all> [--seconds N] run cargo-fuzz target(s) for N seconds each (default 60)
+  fuzz-list                      list the fuzz targets
+  tidy                           repository rules (docs/ARCHITECTURE.md names every crate)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(args.iter().any(|a| a == "--no-test")),
+        Some("fuzz") => fuzz(&args[1..]),
+        Some("fuzz-list") => fuzz_targets().map(|t| {
+            for name in t {
+                println!("{name}");
+            }
+        }),
+        Some("tidy") => tidy::check(&root()).map(|n| println!("tidy: {n} checks passed")),
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: running {what}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn ci(no_test: bool) -> Result<(), String> {
+    run("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(
+        "cargo clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    if !no_test {
+        run("cargo test", cargo().args(["test", "--workspace"]))?;
+    }
+    run(
+        "cargo doc",
+        cargo()
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    let n = tidy::check(&root())?;
+    eprintln!("xtask: tidy: {n} checks passed");
+    eprintln!("xtask: ci passed");
+    Ok(())
+}
+
+/// Target names from fuzz/Cargo.toml (`[[bin]] name = "..."`).
+fn fuzz_targets() -> Result<Vec<String>, String> {
+    let manifest = root().join("fuzz/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let mut names = Vec::new();
+    let mut in_bin = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_bin = line == "[[bin]]";
+        } else if in_bin {
+            if let Some(v) = line.strip_prefix("name") {
+                let v = v.trim_start().trim_start_matches('=').trim().trim_matches('"');
+                names.push(v.to_owned());
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err("no [[bin]] targets in fuzz/Cargo.toml".into());
+    }
+    Ok(names)
+}
+
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let target = args.first().ok_or(USAGE)?;
+    let mut seconds: u64 = 60;
+    let mut it = args[1..].iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seconds" => {
+                seconds = it
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or("--seconds needs a whole number")?;
+            }
+            other => return Err(format!("unknown fuzz option {other}\n{USAGE}")),
+        }
+    }
+    let all = fuzz_targets()?;
+    let targets: Vec<String> = if target == "all" {
+        all
+    } else if all.contains(target) {
+        vec![target.clone()]
+    } else {
+        return Err(format!("unknown fuzz target {target}; targets: {}", all.join(" ")));
+    };
+    for t in &targets {
+        let corpus = root().join("fuzz/corpus").join(t);
+        std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+        let seeds = root().join("fuzz/seeds").join(t);
+        let mut cmd = cargo();
+        // cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the one stable toolchain here
+        // accept them.
+        cmd.env("RUSTC_BOOTSTRAP", "1")
+            .args(["fuzz", "run", "--fuzz-dir", "fuzz", t])
+            .arg(&corpus);
+        if seeds.is_dir() {
+            cmd.arg(&seeds);
+        }
+        cmd.args([
+            "--",
+            &format!("-max_total_time={seconds}"),
+            "-timeout=10",
+            "-rss_limit_mb=2048",
+            "-print_final_stats=1",
+        ]);
+        run(&format!("fuzz {t} for {seconds}s"), &mut cmd)?;
+    }
+    Ok(())
 }

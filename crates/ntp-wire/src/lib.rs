@@ -17,11 +17,11 @@ pub mod refid;
 pub mod time;
 
 pub use cursor::{Reader, Writer};
-// pub use extension::ExtensionField;
-// pub use mac::{KeyType, Mac, MacAlgorithm, SymmetricKey};
-// pub use packet::{KissCode, LeapIndicator, Mode, NtpHeader, NtpPacket, Stratum, Version};
-// pub use refid::RefId;
-// pub use time::{NtpDuration, NtpShort, NtpTimestamp, PollInterval, Reach};
+pub use extension::ExtensionField;
+pub use mac::{Digest20, KeyType, Mac, MacAlgorithm, SymmetricKey, Trailer};
+pub use packet::{KissCode, LeapIndicator, Mode, NtpHeader, NtpPacket, Stratum, Version};
+pub use refid::RefId;
+pub use time::{NtpDuration, NtpShort, NtpTimestamp, PollInterval, Reach};
 
 /// Everything that can go wrong turning bytes into types or types into bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
