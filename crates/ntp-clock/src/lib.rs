@@ -1,0 +1,2 @@
+//! Clock drivers (being written).
+#![deny(unsafe_code)]

@@ -1,0 +1,2 @@
+//! The sans-IO NTP engine (being written).
+#![forbid(unsafe_code)]

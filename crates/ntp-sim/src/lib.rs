@@ -1,0 +1,2 @@
+//! Closed-loop simulator (being written).
+#![forbid(unsafe_code)]
