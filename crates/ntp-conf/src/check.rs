@@ -170,10 +170,24 @@ impl Config {
 
     fn check_restrictions(&self, out: &mut Vec<Diagnostic>) {
         let (_, report) = RestrictTable::build(self);
+        let mut warned = Vec::new();
         for (idx, applied) in &report {
             let line = &self.restrictions[*idx];
+            if warned.contains(idx) {
+                continue;
+            }
             match (line.op, applied) {
                 (RestrictOp::Restrict, Applied::Merged(Some(first))) if *first != line.location => {
+                    // `restrict default ...` followed by `restrict -6 default ...` is the
+                    // historic idiom from when `default` meant IPv4 only; not worth a warning.
+                    let earlier = self.restrictions.iter().find(|r| r.location == *first);
+                    let idiom = earlier.is_some_and(|e| {
+                        e.target == RestrictTarget::Default && e.family != line.family
+                    });
+                    if idiom {
+                        continue;
+                    }
+                    warned.push(*idx);
                     out.push(Diagnostic::warning(
                         line.location.clone(),
                         format!(
@@ -183,6 +197,7 @@ impl Config {
                     ));
                 }
                 (RestrictOp::Unrestrict | RestrictOp::Delrestrict, Applied::NotFound) => {
+                    warned.push(*idx);
                     out.push(Diagnostic::warning(
                         line.location.clone(),
                         "no earlier restrict entry has this address, mask and match flags; this line does nothing",

@@ -229,3 +229,18 @@ fn check_config_main_prints_warnings_before_the_summary() {
         "c: OK: 2 associations, 0 restrict lines, 0 keys, 1 warning"
     );
 }
+
+#[test]
+fn default_then_dash6_default_idiom_is_not_a_duplicate_but_repeating_it_is() {
+    let idiom = "restrict default kod nomodify\nrestrict -6 default kod nomodify\n";
+    assert!(warnings(idiom, &MapLoader::new(), None).is_empty());
+    let w = warnings(
+        "restrict -4 default kod\nrestrict -4 default nomodify\n",
+        &MapLoader::new(),
+        None,
+    );
+    assert_eq!(
+        w,
+        ["ntp.conf:2:1: warning: this restrict entry duplicates line 1; classic ntpd merges the flags of both lines"]
+    );
+}
