@@ -144,7 +144,8 @@ pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     if word.chars().count() > 40 {
         return None;
     }
-    let limit = 2.min(word.chars().count().saturating_sub(1) / 2 + 1);
+    // Short words get one edit: two edits turn almost any 3-letter word into another.
+    let limit = if word.chars().count() <= 4 { 1 } else { 2 };
     candidates
         .iter()
         .map(|c| (distance(word, c), *c))

@@ -140,6 +140,12 @@ fn lex_line(raw: &str, number: u32) -> Result<Option<Line>, (u32, String)> {
     if tokens.is_empty() {
         return Ok(None);
     }
+    if let Some(last) = tokens.last().filter(|t| t.text == "\\" && !t.quoted) {
+        return Err((
+            last.column,
+            "ntp.conf has no line continuation; write the whole directive on one line".to_string(),
+        ));
+    }
     Ok(Some(Line {
         number,
         end_column: col(chars.len()),

@@ -484,6 +484,17 @@ impl Parser<'_> {
         self.int_as(cur, name, 1, 65535)
     }
 
+    /// After an unknown option name, skip its value (the next token, unless it is itself one
+    /// of `options`) so one typo gives one diagnostic.
+    fn skip_value(cur: &mut Cur<'_>, options: &[&str]) {
+        if cur
+            .peek()
+            .is_some_and(|t| !options.contains(&t.text.as_str()))
+        {
+            cur.next();
+        }
+    }
+
     /// Report anything left on the line.
     fn no_more(&mut self, cur: &mut Cur<'_>, directive: &str) {
         if let Some(t) = cur.next() {
@@ -1163,14 +1174,17 @@ impl Parser<'_> {
                     let v = self.int_as(cur, name, 0, 1000);
                     self.set_once(&mut d.kod, v, l, name);
                 }
-                _ => self.error(
-                    l,
-                    format!(
-                        "unknown {word} option {}{}",
-                        quote(name),
-                        did_you_mean(name, opts)
-                    ),
-                ),
+                _ => {
+                    self.error(
+                        l,
+                        format!(
+                            "unknown {word} option {}{}",
+                            quote(name),
+                            did_you_mean(name, opts)
+                        ),
+                    );
+                    Self::skip_value(cur, opts);
+                }
             }
             self.config.discard = d;
         }
@@ -1203,6 +1217,7 @@ impl Parser<'_> {
                         did_you_mean(name, OPTS)
                     ),
                 );
+                Self::skip_value(cur, OPTS);
                 continue;
             }
             let v = self.int_as::<u32>(cur, name, 0, 4_000_000);
@@ -1328,6 +1343,7 @@ impl Parser<'_> {
                         did_you_mean(word, OPTS)
                     ),
                 );
+                Self::skip_value(cur, OPTS);
             }
         }
         self.config.fudges.push(f);
@@ -1708,6 +1724,7 @@ impl Parser<'_> {
                             did_you_mean(name, OPTS)
                         ),
                     );
+                    Self::skip_value(cur, OPTS);
                     continue;
                 }
             };
@@ -1824,14 +1841,17 @@ impl Parser<'_> {
                     };
                     self.set_once(slot, v, l, name);
                 }
-                _ => self.error(
-                    l,
-                    format!(
-                        "unknown tos option {}{}",
-                        quote(name),
-                        did_you_mean(name, OPTS)
-                    ),
-                ),
+                _ => {
+                    self.error(
+                        l,
+                        format!(
+                            "unknown tos option {}{}",
+                            quote(name),
+                            did_you_mean(name, OPTS)
+                        ),
+                    );
+                    Self::skip_value(cur, OPTS);
+                }
             }
             self.config.tos = s;
         }
@@ -2118,14 +2138,18 @@ impl Parser<'_> {
                     };
                     self.set_once(slot, v, l, name);
                 }
-                _ => self.error(
-                    l,
-                    format!(
-                        "unknown rlimit option {}{}",
-                        quote(name),
-                        did_you_mean(name, &["memlock", "stacksize", "filenum"])
-                    ),
-                ),
+                _ => {
+                    const OPTS: &[&str] = &["memlock", "stacksize", "filenum"];
+                    self.error(
+                        l,
+                        format!(
+                            "unknown rlimit option {}{}",
+                            quote(name),
+                            did_you_mean(name, OPTS)
+                        ),
+                    );
+                    Self::skip_value(cur, OPTS);
+                }
             }
             self.config.rlimit = r;
         }
