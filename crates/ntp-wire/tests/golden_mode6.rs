@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use md5::{Digest, Md5};
 use ntp_wire::mode6::{
-    auth_parts, decode_assoc_list, encode_assoc_list, parse_varlist, validate_request,
-    ControlHeader, ControlMessage, ErrorCode, Fragment, Opcode, PeerStatus, Progress, Reassembler,
-    RequestRejection, SystemStatus, VarListWriter, CTL_MAX_DATA_LEN,
+    auth_parts, decode_assoc_list, encode_assoc_list, encode_query_vars, parse_varlist,
+    validate_request, ControlHeader, ControlMessage, ErrorCode, Fragment, Opcode, PeerStatus,
+    Progress, Reassembler, RequestRejection, SystemStatus, VarListWriter, CTL_MAX_DATA_LEN,
 };
 use support::Datagram;
 
@@ -170,7 +170,7 @@ fn reassemble_vector(
             if m.header.sequence != req.header.sequence || m.header.opcode != req.header.opcode {
                 continue;
             }
-            match r.accept(&m) {
+            match r.accept_datagram(&resp.payload) {
                 Ok(p) => progress = p,
                 Err(e) if e.is_fatal() => break,
                 Err(e) => panic!("{} #{}: {e}", resp.vector, resp.index),
@@ -472,7 +472,9 @@ fn requests_rebuild_from_typed_headers() {
     let req = &dg[0].payload;
     let mut h = ControlHeader::request(Opcode::ReadVar, 1, 0);
     h.sequence = ControlHeader::decode(req).unwrap().sequence;
-    let m = ControlMessage::new(h, b"stratum,offset".to_vec()).unwrap();
+    let (data, left) = encode_query_vars(&[("stratum", None), ("offset", None)]);
+    assert_eq!(left, None);
+    let m = ControlMessage::new(h, data).unwrap();
     assert_eq!(&m.to_vec().unwrap(), req);
     assert_eq!(req.len(), 28);
     // NTPsec ntpq sets LI 3.

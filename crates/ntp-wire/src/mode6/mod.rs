@@ -10,7 +10,8 @@
 //! MAC covers and where the key id and digest sit, and the caller runs the keyed digest.
 //!
 //! Responder side: [`validate_request`], [`VarListWriter`]/[`Fragmenter`] (the exact classic
-//! split rule) and [`response_messages`]. Client side: [`Reassembler`] and [`parse_varlist`].
+//! split rule) and [`response_messages`]. Client side: [`encode_query_vars`], [`Reassembler`]
+//! and [`parse_varlist`].
 
 mod fragment;
 mod reassembly;
@@ -28,7 +29,7 @@ pub use status::{
     decode_assoc_list, encode_assoc_list, AssocStatus, ClockStatus, PeerStatus, SystemStatus,
     CLOCK_CODE_NAMES, LEAP_NAMES, PEER_EVENT_NAMES, SELECT_NAMES, SOURCE_NAMES, SYSTEM_EVENT_NAMES,
 };
-pub use varlist::{parse_varlist, parse_varlist_pairs, VarItem, VarListError};
+pub use varlist::{encode_query_vars, parse_varlist, parse_varlist_pairs, VarItem, VarListError};
 
 use crate::{Reader, WireError, Writer};
 
@@ -215,9 +216,9 @@ impl ErrorCode {
             ErrorCode::BadAssoc => format!("***Association ID {assoc_id} unknown to server"),
             ErrorCode::UnknownVar => "***A request variable unknown to the server".to_owned(),
             ErrorCode::BadValue => "***Server indicates a request variable was bad".to_owned(),
-            // ntpq has no text for these; it falls back to the number.
+            // ntpq's `show_error_msg()` has no case for these.
             ErrorCode::Restrict | ErrorCode::Unknown(_) => {
-                format!("***Server returned an error code {}", self.to_u8())
+                format!("***Server returns unknown error code {}", self.to_u8())
             }
         }
     }
@@ -778,6 +779,10 @@ mod tests {
             "***Server disallowed request (authentication?)"
         );
         assert_eq!(ErrorCode::from_u8(9), ErrorCode::Unknown(9));
+        assert_eq!(
+            ErrorCode::Restrict.message(0),
+            "***Server returns unknown error code 7"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Client side of mode 6 fragmentation: collecting the fragments of one response with the
 //! checks of classic ntpq's `getresponse()`.
 
-use super::{ControlHeader, ControlMessage, ErrorCode, Opcode, SUPPORTED_VERSIONS};
+use super::{ControlHeader, ControlMessage, ErrorCode, Opcode, CTL_HEADER_LEN, SUPPORTED_VERSIONS};
 use crate::WireError;
 
 /// Most fragments ntpq accepts for one response (`MAXFRAGS`).
@@ -63,6 +63,15 @@ pub enum ReassemblyError {
         /// Datagram length.
         len: usize,
     },
+    /// `count` claims more data than the datagram holds (fatal: ntpq returns
+    /// `ERR_INCOMPLETE`, "Response from server was incomplete").
+    #[error("response packet claims {count} octets payload, above {available} received")]
+    Incomplete {
+        /// The `count` field.
+        count: u16,
+        /// Octets after the header.
+        available: usize,
+    },
     /// A fragment with M set carries no data.
     #[error("received count of 0 in non-final fragment at offset {offset}")]
     EmptyNonFinal {
@@ -102,12 +111,13 @@ pub enum ReassemblyError {
 }
 
 impl ReassemblyError {
-    /// True for the errors after which ntpq gives up on the response (server error, too much
-    /// data); the others only make it drop the datagram.
+    /// True for the errors after which ntpq gives up on the response (server error, count
+    /// beyond the data, too much data); the others only make it drop the datagram.
     pub fn is_fatal(&self) -> bool {
         matches!(
             self,
             ReassemblyError::ServerError { .. }
+                | ReassemblyError::Incomplete { .. }
                 | ReassemblyError::TooLarge { .. }
                 | ReassemblyError::TooManyFragments
         )
@@ -121,7 +131,7 @@ pub struct ControlResponse {
     pub status: u16,
     /// Leap bits of the last fragment's header.
     pub leap: u8,
-    /// Association ID of the response.
+    /// Association ID of the last fragment (the request's unless [`Reassembler::lenient_assoc`]).
     pub assoc_id: u16,
     /// The data of all fragments, in offset order.
     pub data: Vec<u8>,
@@ -146,7 +156,9 @@ pub struct Reassembler {
     assoc_id: u16,
     /// (offset, data), sorted by offset, non-overlapping.
     frags: Vec<(u16, Vec<u8>)>,
-    last: Option<(u16, u8)>,
+    /// (status, leap, association) of the M-clear fragment.
+    last: Option<(u16, u8, u16)>,
+    strict_assoc: bool,
 }
 
 impl Reassembler {
@@ -158,7 +170,16 @@ impl Reassembler {
             assoc_id: request.assoc_id,
             frags: Vec::new(),
             last: None,
+            strict_assoc: true,
         }
+    }
+
+    /// Accept fragments whose association ID differs from the request's, as classic ntpq
+    /// does (its check is compiled out: old fuzzballs answer system queries with the system
+    /// peer's ID). By default such fragments get [`ReassemblyError::AssocMismatch`].
+    pub fn lenient_assoc(mut self) -> Self {
+        self.strict_assoc = false;
+        self
     }
 
     /// Fragments accepted so far.
@@ -166,25 +187,29 @@ impl Reassembler {
         self.frags.len()
     }
 
-    /// Decode `datagram` and feed it (see [`Self::accept`]).
+    /// Check and feed one received datagram, like [`Self::accept`]; additionally a datagram
+    /// whose `count` exceeds its data gives the fatal [`ReassemblyError::Incomplete`] (after
+    /// the header checks, as in ntpq).
     ///
     /// # Errors
-    /// [`ReassemblyError::Malformed`] when it does not decode, else as [`Self::accept`].
+    /// [`ReassemblyError::Malformed`] when the header does not decode (too short, not mode 6),
+    /// else as [`Self::accept`].
     pub fn accept_datagram(&mut self, datagram: &[u8]) -> Result<Progress, ReassemblyError> {
+        let h = ControlHeader::decode(datagram).map_err(ReassemblyError::Malformed)?;
+        self.check_header(&h, datagram.len())?;
+        let available = datagram.len() - CTL_HEADER_LEN;
+        if usize::from(h.count) > available {
+            return Err(ReassemblyError::Incomplete {
+                count: h.count,
+                available,
+            });
+        }
         let msg = ControlMessage::decode(datagram).map_err(ReassemblyError::Malformed)?;
         self.accept(&msg)
     }
 
-    /// Feed one decoded datagram, with ntpq's checks in ntpq's order: version, R bit,
-    /// sequence, opcode, E bit (→ [`ReassemblyError::ServerError`]), association, padding to 4,
-    /// empty non-final fragment, buffer size, second final fragment, fragment limit, duplicate,
-    /// overlap. The response is complete once the M-clear fragment is in and the offsets run
-    /// contiguously from 0. MACs are not checked here.
-    ///
-    /// # Errors
-    /// [`ReassemblyError`]; the reassembler is unchanged then.
-    pub fn accept(&mut self, msg: &ControlMessage) -> Result<Progress, ReassemblyError> {
-        let h = &msg.header;
+    /// ntpq's per-datagram header checks, in its order.
+    fn check_header(&self, h: &ControlHeader, len: usize) -> Result<(), ReassemblyError> {
         if !SUPPORTED_VERSIONS.contains(&h.version) {
             return Err(ReassemblyError::BadVersion(h.version));
         }
@@ -206,16 +231,29 @@ impl Reassembler {
         if let Some(code) = h.error_code() {
             return Err(ReassemblyError::ServerError { code });
         }
-        if h.assoc_id != self.assoc_id {
+        if self.strict_assoc && h.assoc_id != self.assoc_id {
             return Err(ReassemblyError::AssocMismatch {
                 got: h.assoc_id,
                 want: self.assoc_id,
             });
         }
-        let len = msg.encoded_len();
         if len % 4 != 0 {
             return Err(ReassemblyError::NotPadded { len });
         }
+        Ok(())
+    }
+
+    /// Feed one decoded datagram, with ntpq's checks in ntpq's order: version, R bit,
+    /// sequence, opcode, E bit (→ [`ReassemblyError::ServerError`]), association, padding to 4,
+    /// empty non-final fragment, buffer size, second final fragment, fragment limit, duplicate,
+    /// overlap. The response is complete once the M-clear fragment is in and the offsets run
+    /// contiguously from 0. MACs are not checked here.
+    ///
+    /// # Errors
+    /// [`ReassemblyError`]; the reassembler is unchanged then.
+    pub fn accept(&mut self, msg: &ControlMessage) -> Result<Progress, ReassemblyError> {
+        let h = &msg.header;
+        self.check_header(h, msg.encoded_len())?;
         let (offset, count) = (h.offset, h.count);
         if count == 0 && h.more {
             return Err(ReassemblyError::EmptyNonFinal { offset });
@@ -247,13 +285,13 @@ impl Reassembler {
         }
         self.frags.insert(pos, (offset, msg.data.clone()));
         if !h.more {
-            self.last = Some((h.status, h.leap));
+            self.last = Some((h.status, h.leap, h.assoc_id));
         }
         Ok(self.completed())
     }
 
     fn completed(&self) -> Progress {
-        let Some((status, leap)) = self.last else {
+        let Some((status, leap, assoc_id)) = self.last else {
             return Progress::Incomplete;
         };
         let mut expect = 0usize;
@@ -266,7 +304,7 @@ impl Reassembler {
         Progress::Complete(ControlResponse {
             status,
             leap,
-            assoc_id: self.assoc_id,
+            assoc_id,
             data: self
                 .frags
                 .iter()
@@ -384,6 +422,39 @@ mod tests {
         m.padding.clear();
         assert_eq!(a.accept(&m), Err(ReassemblyError::NotPadded { len: 15 }));
         assert_eq!(a.fragment_count(), 0);
+    }
+
+    #[test]
+    fn lenient_assoc_accepts_a_foreign_association_like_ntpq() {
+        let r = req();
+        let mut m = frag(&r, 0, b"abcd", false);
+        m.header.assoc_id = 10098;
+        let mut a = Reassembler::new(&r).lenient_assoc();
+        let Progress::Complete(resp) = a.accept(&m).unwrap() else {
+            panic!("incomplete");
+        };
+        assert_eq!(resp.assoc_id, 10098);
+    }
+
+    #[test]
+    fn count_beyond_data_is_fatal_incomplete() {
+        let r = req();
+        let mut a = Reassembler::new(&r);
+        // Response to READVAR seq 5 claiming 16 data octets with none present.
+        let e = a
+            .accept_datagram(&[0x16, 0x82, 0, 5, 6, 0x15, 0, 0, 0, 0, 0, 16])
+            .unwrap_err();
+        assert_eq!(
+            e,
+            ReassemblyError::Incomplete {
+                count: 16,
+                available: 0
+            }
+        );
+        assert!(e.is_fatal());
+        // A short datagram is merely ignored.
+        let e = a.accept_datagram(&[0x16, 0x82, 0, 5]).unwrap_err();
+        assert!(matches!(e, ReassemblyError::Malformed(_)) && !e.is_fatal());
     }
 
     #[test]

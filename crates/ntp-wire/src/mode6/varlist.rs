@@ -163,6 +163,35 @@ pub fn parse_varlist_pairs(data: &[u8]) -> Result<Vec<(String, String)>, VarList
         .collect())
 }
 
+/// Request data for a variable list, as ntpq's `makequerydata()` builds it: `name` or
+/// `name=value` joined by `,` (no blank), within the 468-octet limit of one packet.
+///
+/// Returns the data and, when the list did not fit, the index of the first variable left out
+/// (ntpq prints ``***Ignoring variables starting with `NAME'`` for it). An empty value is sent
+/// as a bare name.
+pub fn encode_query_vars(vars: &[(&str, Option<&str>)]) -> (Vec<u8>, Option<usize>) {
+    let mut out = Vec::new();
+    for (i, (name, value)) in vars.iter().enumerate() {
+        let value = value.unwrap_or_default();
+        let needed = name.len()
+            + value.len()
+            + usize::from(!value.is_empty())
+            + usize::from(!out.is_empty());
+        if out.len() + needed > super::CTL_MAX_DATA_LEN {
+            return (out, Some(i));
+        }
+        if !out.is_empty() {
+            out.push(b',');
+        }
+        out.extend_from_slice(name.as_bytes());
+        if !value.is_empty() {
+            out.push(b'=');
+            out.extend_from_slice(value.as_bytes());
+        }
+    }
+    (out, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +260,19 @@ mod tests {
             pairs("Config Succeeded\r\n\0garbage=1"),
             vec![("Config Succeeded".into(), String::new())]
         );
+    }
+
+    #[test]
+    fn query_vars_are_joined_like_ntpq() {
+        let (data, left) = encode_query_vars(&[("stratum", None), ("offset", Some(""))]);
+        assert_eq!(data, b"stratum,offset");
+        assert_eq!(left, None);
+        let (data, _) = encode_query_vars(&[("leap", Some("0"))]);
+        assert_eq!(data, b"leap=0");
+        let long = "x".repeat(300);
+        let (data, left) = encode_query_vars(&[("a", Some(&long)), ("b", Some(&long))]);
+        assert_eq!(data.len(), 302);
+        assert_eq!(left, Some(1));
     }
 
     #[test]
