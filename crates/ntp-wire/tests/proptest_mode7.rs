@@ -8,8 +8,8 @@ use ntp_wire::mode7::{
     InfoIfStats, InfoIoStats, InfoKernel, InfoLoop, InfoMemStats, InfoMonitor, InfoMonitor1,
     InfoPeer, InfoPeerList, InfoPeerStats, InfoPeerSummary, InfoRestrict, InfoSys, InfoSysStats,
     InfoTimerStats, InfoTrap, ItemLayout, KeyIdItem, OldConfPeer, PrivateHeader, PrivateItem,
-    PrivateRequest, PrivateResponse, Reassembler, RequestCode, RequestMacLayout, ResetFlags,
-    ResponseItems, MAX_SEQUENCE,
+    PrivateRequest, PrivateResponse, Reassembler, RequestCode, RequestItems, RequestMacLayout,
+    ResetFlags, ResponseItems, MAX_SEQUENCE,
 };
 use proptest::prelude::*;
 
@@ -104,7 +104,9 @@ proptest! {
         let _ = PrivateHeader::decode(&bytes);
         if let Ok(req) = PrivateRequest::decode(&bytes) {
             prop_assert_eq!(req.to_vec().unwrap(), bytes.clone());
-            let _ = req.items();
+            if let Ok(items) = req.items() {
+                let _ = RequestItems::decode(req.header.request, req.header.item_size.into(), items);
+            }
             let _ = req.mac_layout();
         }
         if let Ok(resp) = PrivateResponse::decode(&bytes) {

@@ -1266,6 +1266,93 @@ impl ResponseItems {
     }
 }
 
+/// The items of a request, decoded with the struct its request code implies (what the
+/// daemon's handlers read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestItems {
+    /// `showpeer`/`pstats`: the peers asked about.
+    PeerList(Vec<InfoPeerList>),
+    /// `addpeer`...: peers to configure.
+    ConfPeer(Vec<ConfPeer>),
+    /// `REQ_CONFIG` with the old 16-octet struct.
+    OldConfPeer(Vec<OldConfPeer>),
+    /// `unconfig`/`preset`.
+    Unpeer(Vec<ConfUnpeer>),
+    /// `enable`/`disable`.
+    SysFlags(Vec<ConfSysFlags>),
+    /// `restrict`/`unrestrict`/`delrestrict`.
+    Restrict(Vec<ConfRestrict>),
+    /// `reset`.
+    ResetFlags(Vec<ResetFlags>),
+    /// `trustedkey`/`untrustedkey`/`requestkey`/`controlkey`.
+    KeyIds(Vec<KeyIdItem>),
+    /// `addtrap`/`clrtrap`.
+    Trap(Vec<ConfTrap>),
+    /// `clockstat`/`clkbug`.
+    ClockAddrs(Vec<ClockAddr>),
+    /// `fudge`.
+    Fudge(Vec<ConfFudge>),
+    /// Codes that take no items.
+    None,
+}
+
+impl RequestItems {
+    /// Decode a request's item octets (`nitems * item_size`, see
+    /// [`PrivateRequest::items`](super::PrivateRequest::items)) for `code`.
+    ///
+    /// # Errors
+    /// [`WireError::InvalidValue`] when `item_size` is not one the daemon accepts for the code
+    /// ([`RequestCode::request_item_sizes`]; it answers [`InfoError::Fmt`](super::InfoError::Fmt)),
+    /// or when a code that takes no items carries some.
+    pub fn decode(code: RequestCode, item_size: usize, items: &[u8]) -> Result<Self, WireError> {
+        use RequestCode as C;
+        if !code.request_item_sizes().contains(&item_size) {
+            return Err(WireError::InvalidValue {
+                field: "request item size",
+                value: item_size as u64,
+                expected: "a size the daemon accepts for this request code",
+            });
+        }
+        Ok(match code {
+            C::PeerInfo | C::PeerStats => {
+                RequestItems::PeerList(PrivateItem::decode_all(items, item_size)?)
+            }
+            C::Config if item_size == OldConfPeer::SIZE => {
+                RequestItems::OldConfPeer(PrivateItem::decode_all(items, item_size)?)
+            }
+            C::Config => RequestItems::ConfPeer(PrivateItem::decode_all(items, item_size)?),
+            C::Unconfig | C::ResetPeer => {
+                RequestItems::Unpeer(PrivateItem::decode_all(items, item_size)?)
+            }
+            C::SetSysFlag | C::ClrSysFlag => {
+                RequestItems::SysFlags(PrivateItem::decode_all(items, item_size)?)
+            }
+            C::ResAddFlags | C::ResSubFlags | C::Unrestrict => {
+                RequestItems::Restrict(PrivateItem::decode_all(items, item_size)?)
+            }
+            C::ResetStats => RequestItems::ResetFlags(PrivateItem::decode_all(items, item_size)?),
+            C::TrustKey | C::UntrustKey | C::RequestKey | C::ControlKey => {
+                RequestItems::KeyIds(PrivateItem::decode_all(items, item_size)?)
+            }
+            C::AddTrap | C::ClrTrap => {
+                RequestItems::Trap(PrivateItem::decode_all(items, item_size)?)
+            }
+            C::GetClockInfo | C::GetClkBugInfo => {
+                RequestItems::ClockAddrs(PrivateItem::decode_all(items, item_size)?)
+            }
+            C::SetClkFudge => RequestItems::Fudge(PrivateItem::decode_all(items, item_size)?),
+            _ if items.is_empty() => RequestItems::None,
+            _ => {
+                return Err(WireError::InvalidValue {
+                    field: "request data length",
+                    value: items.len() as u64,
+                    expected: "0 for a request that takes no items",
+                })
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1381,6 +1468,37 @@ mod tests {
         assert!(InfoSys::decode_all(&[0; 100], 80).is_err());
         assert_eq!(InfoSys::decode_all(&[], 4).unwrap(), vec![]);
         assert_eq!(InfoSys::decode_all(&[0; 160], 80).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn request_items_follow_the_code() {
+        let item = InfoPeerList::for_address(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        let b = item.to_vec(ItemLayout::Full);
+        assert_eq!(
+            RequestItems::decode(RequestCode::PeerInfo, 32, &b).unwrap(),
+            RequestItems::PeerList(vec![item])
+        );
+        assert!(matches!(
+            RequestItems::decode(RequestCode::Config, 16, &[0; 16]).unwrap(),
+            RequestItems::OldConfPeer(ref v) if v.len() == 1
+        ));
+        assert!(matches!(
+            RequestItems::decode(RequestCode::Config, 168, &[0; 168]).unwrap(),
+            RequestItems::ConfPeer(ref v) if v.len() == 1
+        ));
+        assert_eq!(
+            RequestItems::decode(RequestCode::SysInfo, 0, &[]).unwrap(),
+            RequestItems::None
+        );
+        assert!(RequestItems::decode(RequestCode::SysInfo, 4, &[]).is_err());
+        assert!(RequestItems::decode(RequestCode::PeerInfo, 16, &[0; 16]).is_err());
+        let flags = ConfSysFlags {
+            flags: set_sys_flags::MONITOR | set_sys_flags::AUTH,
+        };
+        assert_eq!(
+            RequestItems::decode(RequestCode::SetSysFlag, 4, &[0, 0, 0, 0x50]).unwrap(),
+            RequestItems::SysFlags(vec![flags])
+        );
     }
 
     #[test]

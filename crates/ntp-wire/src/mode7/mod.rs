@@ -9,6 +9,29 @@
 //!
 //! Nothing here computes digests: [`RequestMacLayout`] says where the timestamp, key id and
 //! digest sit and which octets the digest covers, and the caller runs `crate::mac`.
+//!
+//! A client exchange (what `ntpdc -c sysinfo` does), end to end in memory:
+//!
+//! ```
+//! use ntp_wire::mode7::*;
+//!
+//! // ntpdc: the 192-octet request.
+//! let header = PrivateHeader::request(Implementation::Xntpd, RequestCode::SysInfo, 0, 0, false);
+//! let request = PrivateRequest::unauthenticated(header, &[]).unwrap().to_vec().unwrap();
+//! assert_eq!(request.len(), 192);
+//!
+//! // Daemon: decode, answer with one item in the layout the implementation asks for.
+//! let req = PrivateRequest::decode(&request).unwrap();
+//! let layout = req.header.implementation.item_layout();
+//! let sys = InfoSys { stratum: 3, poll: 6, ..Default::default() };
+//! let datagrams = split_response(&req.header, InfoSys::size_of(layout), &sys.to_vec(layout)).unwrap();
+//!
+//! // ntpdc: reassemble and decode with the struct the request code implies.
+//! let mut r = Reassembler::new(Implementation::Xntpd, RequestCode::SysInfo);
+//! let Fragment::Complete(done) = r.push(&datagrams[0]) else { panic!() };
+//! let items = ResponseItems::decode(RequestCode::SysInfo, done.item_size, &done.data).unwrap();
+//! assert_eq!(items, ResponseItems::Sys(vec![sys]));
+//! ```
 
 mod codec;
 pub mod items;

@@ -130,7 +130,9 @@ impl Reassembler {
         let Some(last) = self.last else {
             return Fragment::Pending;
         };
-        let wanted = &self.fragments[..=usize::from(last)];
+        let Some(wanted) = self.fragments.get(..=usize::from(last)) else {
+            return Fragment::Pending;
+        };
         if wanted.iter().any(Option::is_none) {
             return Fragment::Pending;
         }
