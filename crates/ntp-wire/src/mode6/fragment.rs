@@ -104,7 +104,8 @@ impl Fragmenter {
                 }
             }
         }
-        for piece in pieces {
+        // Classic skips empty pieces entirely: they neither flush nor count as data sent.
+        for piece in pieces.iter().filter(|p| !p.is_empty()) {
             let mut piece: &[u8] = piece;
             while piece.len().saturating_add(reserve) > self.room() {
                 let n = piece.len().min(self.room());
@@ -261,7 +262,8 @@ impl VarListWriter {
         Self::default()
     }
 
-    /// `ctl_putunqstr`: `name=value` without quotes (pieces `name`, `=`, `value`).
+    /// `ctl_putunqstr`: `name=value` without quotes (pieces `name`, `=`, `value`; an empty
+    /// value gives `name=`).
     pub fn put_unquoted(&mut self, name: &str, value: &str) {
         self.frag
             .put_text_pieces(&[name.as_bytes(), b"=", value.as_bytes()]);
@@ -463,6 +465,16 @@ mod tests {
         assert_eq!(frags[0].data.len(), 466);
         assert_eq!(frags[1].data, b"\r\n");
         assert_eq!(frags[1].offset, 466);
+    }
+
+    #[test]
+    fn empty_pieces_are_skipped() {
+        let mut f = Fragmenter::new();
+        f.put_text_pieces(&[b"", b""]);
+        f.put_text_pieces(&[b"a", b"", b"=1"]);
+        let frags = f.finish();
+        // The all-empty item wrote nothing, so "a=1" gets no separator.
+        assert_eq!(frags[0].data, b"a=1\r\n");
     }
 
     #[test]

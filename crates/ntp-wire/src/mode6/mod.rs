@@ -12,6 +12,39 @@
 //! Responder side: [`validate_request`], [`VarListWriter`]/[`Fragmenter`] (the exact classic
 //! split rule) and [`response_messages`]. Client side: [`encode_query_vars`], [`Reassembler`]
 //! and [`parse_varlist`].
+//!
+//! ```
+//! use ntp_wire::mode6::*;
+//!
+//! // Client: `rv 0 stratum,offset`.
+//! let (data, _) = encode_query_vars(&[("stratum", None), ("offset", None)]);
+//! let request = ControlMessage::new(ControlHeader::request(Opcode::ReadVar, 1, 0), data)?;
+//! let wire = request.to_vec()?;
+//! assert_eq!(wire.len(), 28);
+//!
+//! // Responder: check, answer, fragment.
+//! let req = validate_request(&wire).expect("well-formed");
+//! let mut w = VarListWriter::new();
+//! w.put_uint("stratum", 3);
+//! w.put_f6("offset", 0.0);
+//! let replies = response_messages(&req.header, 0, 0x0616, &w.finish())?;
+//!
+//! // Client: reassemble and parse.
+//! let mut r = Reassembler::new(&request.header);
+//! let mut done = None;
+//! for m in &replies {
+//!     if let Progress::Complete(resp) = r.accept_datagram(&m.to_vec()?).expect("valid") {
+//!         done = Some(resp);
+//!     }
+//! }
+//! let resp = done.expect("complete");
+//! assert_eq!(SystemStatus::from_u16(resp.status).describe(), "leap_none, sync_ntp, 1 event, restart");
+//! assert_eq!(
+//!     parse_varlist_pairs(&resp.data).expect("parses"),
+//!     [("stratum".to_owned(), "3".to_owned()), ("offset".to_owned(), "0.000000".to_owned())]
+//! );
+//! # Ok::<(), ntp_wire::WireError>(())
+//! ```
 
 mod fragment;
 mod reassembly;
