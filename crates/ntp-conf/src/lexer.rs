@@ -79,7 +79,9 @@ fn lex_line(raw: &str, number: u32) -> Result<Option<Line>, (u32, String)> {
         if c == '\0' {
             return Err((col(i), "NUL byte in configuration text".to_string()));
         }
-        if c == ' ' || c == '\t' || c == '\r' || c == '\x0b' || c == '\x0c' {
+        // Any Unicode whitespace separates tokens (the token loop below stops at it too, so
+        // both must agree or a token of zero length would never advance).
+        if c.is_whitespace() {
             i += 1;
             continue;
         }
@@ -192,6 +194,12 @@ mod tests {
         let mut d = Vec::new();
         lex("logfile \"abc", &Arc::from("t.conf"), &mut d);
         assert_eq!(d[0].to_string(), "t.conf:1:9: unterminated quoted string");
+    }
+
+    #[test]
+    fn unicode_whitespace_separates_tokens() {
+        let lines = lex_ok("server\u{a0}a.example\u{2003}iburst");
+        assert_eq!(lines[0].tokens.len(), 3);
     }
 
     #[test]
