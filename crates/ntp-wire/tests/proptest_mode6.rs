@@ -212,6 +212,9 @@ proptest! {
         };
         prop_assert_eq!(&resp.data, &stream);
         prop_assert_eq!(resp.status, 0x0615);
+        // A repeated fragment is refused, but only as noise ntpq would ignore.
+        let again = r.accept_datagram(&msgs[0].to_vec().unwrap()).unwrap_err();
+        prop_assert!(!again.is_fatal(), "{:?}", again);
 
         let parsed = parse_varlist(&resp.data).unwrap();
         prop_assert_eq!(parsed.len(), items.len());
@@ -219,6 +222,15 @@ proptest! {
             prop_assert_eq!(&p.name, name);
             prop_assert_eq!(p.value.as_deref(), Some(value.as_str()));
             prop_assert_eq!(p.quoted, *quoted);
+        }
+    }
+
+    #[test]
+    fn varlist_parser_never_panics_on_list_like_text(text in "[a-c=\",\r\n \t\x00]{0,64}") {
+        if let Ok(items) = parse_varlist(text.as_bytes()) {
+            for item in items {
+                prop_assert!(!item.name.contains(['=', ',', '\r', '\n']));
+            }
         }
     }
 
