@@ -140,11 +140,9 @@ proptest! {
     fn well_formed_responses_round_trip(
         h in header_strategy(),
         code in any::<u8>(),
-        nitems in 0u16..20,
-        size in 0u16..=500,
+        (size, nitems) in (0u16..=500).prop_flat_map(|size| (Just(size), 0u16..=(500 / size.max(1)).min(20))),
         fill in any::<u8>(),
     ) {
-        prop_assume!(usize::from(nitems) * usize::from(size) <= 500);
         let header = PrivateHeader {
             response: true,
             request: RequestCode::from(code),
@@ -180,11 +178,14 @@ proptest! {
 
     #[test]
     fn daemon_finds_the_mac_where_ntpdc_put_it(
-        nitems in 0u16..8,
-        size in 0u16..=176,
+        (size, nitems) in (0u16..=176).prop_flat_map(|size| (Just(size), 0u16..=(176 / size.max(1)).min(7))),
         digest_len in 16usize..=20,
     ) {
-        prop_assume!(usize::from(nitems) * usize::from(size) <= 176);
+        let data = usize::from(nitems) * usize::from(size);
+        prop_assume!(data <= 176);
+        // Classic's rule misplaces a 16-octet digest after 169..=172 item octets (pinned by
+        // a unit test in request.rs).
+        prop_assume!(digest_len != 16 || !(169..=172).contains(&data));
         let client = RequestMacLayout::client(nitems, size, digest_len).unwrap();
         let server = RequestMacLayout::server(client.total_len, nitems, size).unwrap();
         prop_assert_eq!(client, server);

@@ -42,6 +42,10 @@ impl RequestMacLayout {
     /// 212 octets. Longer digests (17-20 octets, SHA1) use `reqsize = (8 + items + 8 + 3) & ~3`:
     /// timestamp at `reqsize - 8`, key id at `reqsize`, digest after it.
     ///
+    /// Quirk kept from classic: with a 16-octet digest and 169..=172 octets of items, `noslop`
+    /// is 188 and the daemon's rule ([`RequestMacLayout::server`]) takes the last 24 octets as
+    /// the MAC, so such a request never authenticates. No ntpdc command sends that much.
+    ///
     /// # Errors
     /// [`WireError::InvalidValue`] for a digest length outside 16..=20;
     /// [`WireError::Malformed`] when the items do not fit the 176-octet data area.
@@ -491,6 +495,19 @@ mod tests {
         );
         assert!(l.fits_daemon());
         assert!(!RequestMacLayout::server(220, 0, 0).unwrap().fits_daemon());
+    }
+
+    #[test]
+    fn daemon_misplaces_md5_mac_after_169_to_172_item_octets() {
+        for data in [168u16, 173, 176] {
+            let c = RequestMacLayout::client(1, data, 16).unwrap();
+            assert_eq!(RequestMacLayout::server(c.total_len, 1, data).unwrap(), c);
+        }
+        for data in 169u16..=172 {
+            let c = RequestMacLayout::client(1, data, 16).unwrap();
+            let s = RequestMacLayout::server(c.total_len, 1, data).unwrap();
+            assert_eq!((s.digest_len, s.key_id_offset), (20, 188));
+        }
     }
 
     #[test]
