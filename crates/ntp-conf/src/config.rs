@@ -198,7 +198,7 @@ pub struct Discard {
     pub kod: Option<u32>,
 }
 
-/// `fudge 127.127.t.u ...`.
+/// `fudge 127.127.t.u ...` (NTPsec `refclock` `path`/`ppspath` become a [`Device`]).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Fudge {
     /// The refclock it applies to.
@@ -217,11 +217,7 @@ pub struct Fudge {
     pub minjitter: Option<f64>,
     /// `abbrev STR`.
     pub abbrev: Option<String>,
-    /// NTPsec `refclock ... path P`.
-    pub path: Option<String>,
-    /// NTPsec `refclock ... ppspath P`.
-    pub ppspath: Option<String>,
-    /// NTPsec `refclock ... baud N`.
+    /// NTPsec `refclock ... baud N` (no classic spelling; `Display` cannot write it back).
     pub baud: Option<u32>,
     /// Where the directive starts.
     pub location: Option<Location>,

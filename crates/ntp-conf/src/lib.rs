@@ -14,6 +14,7 @@
 //! - [`check`]: [`Config::check`], warnings about configurations that parse but mislead.
 //! - [`keys`]: the `ntp.keys` parser; key material is redacted everywhere.
 //! - [`diag`]: [`Diagnostic`]s and the "did you mean" suggestions.
+//! - [`display`]: `Display` for [`Config`], canonical ntp.conf text that re-parses.
 //! - [`loader`]: the [`Loader`] trait, an in-memory [`MapLoader`] and [`NoFiles`].
 //! - [`cli`]: [`check_config_main`], the `ntpd --check-config` logic.
 //!
@@ -30,6 +31,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod display;
 pub mod keys;
 pub mod lexer;
 pub mod loader;

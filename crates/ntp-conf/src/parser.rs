@@ -1367,6 +1367,7 @@ impl Parser<'_> {
             return;
         };
         let mut unit = None;
+        let (mut timedata, mut ppsdata) = (None, None);
         let mut o = AssociationOptions::default();
         let mut f = Fudge {
             location: Some(at.clone()),
@@ -1397,11 +1398,12 @@ impl Parser<'_> {
                     self.set_once(&mut o.mode, v, l, word);
                 }
                 "path" | "ppspath" => {
+                    // Same meaning as classic `device ... timedata P ppsdata P`.
                     let v = self.string(cur, &format!("value for \"{word}\""));
                     let slot = if word == "path" {
-                        &mut f.path
+                        &mut timedata
                     } else {
-                        &mut f.ppspath
+                        &mut ppsdata
                     };
                     self.set_once(slot, v, l, word);
                 }
@@ -1450,6 +1452,13 @@ impl Parser<'_> {
             unit: unit.unwrap_or(0),
         };
         f.refclock = Some(id);
+        if timedata.is_some() || ppsdata.is_some() {
+            self.config.devices.push(Device {
+                refclock: id,
+                timedata,
+                ppsdata,
+            });
+        }
         self.config.associations.push(Association {
             kind: AssociationKind::Server,
             family: None,
