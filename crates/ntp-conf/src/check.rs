@@ -134,6 +134,29 @@ impl Config {
                 }
             }
         }
+        // ntpd accepts a control/request MAC only with a trusted key (`authistrusted`).
+        for (name, key) in [
+            ("controlkey", &self.controlkey),
+            ("requestkey", &self.requestkey),
+        ] {
+            let Some((id, at)) = key else { continue };
+            if !self.trustedkeys.iter().any(|(t, _)| t == id) {
+                out.push(Diagnostic::warning(
+                    at.clone(),
+                    format!(
+                        "{name} {id} is not listed in \"trustedkey\", so it can never authenticate"
+                    ),
+                ));
+            }
+            if let Some(kf) = keys {
+                if kf.get(*id).is_none() {
+                    out.push(Diagnostic::warning(
+                        at.clone(),
+                        format!("{name} {id} is not in the key file"),
+                    ));
+                }
+            }
+        }
         if !self.trustedkeys.is_empty() && self.keys.is_none() {
             if let Some((_, at)) = self.trustedkeys.first() {
                 out.push(Diagnostic::warning(

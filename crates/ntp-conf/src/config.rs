@@ -602,10 +602,10 @@ pub struct Config {
     pub keys: Option<String>,
     /// `trustedkey` ids (ranges expanded), with where each was written.
     pub trustedkeys: Vec<(u16, Location)>,
-    /// `controlkey`.
-    pub controlkey: Option<u16>,
-    /// `requestkey`.
-    pub requestkey: Option<u16>,
+    /// `controlkey` id and where it was written.
+    pub controlkey: Option<(u16, Location)>,
+    /// `requestkey` id and where it was written.
+    pub requestkey: Option<(u16, Location)>,
     /// `tinker`.
     pub tinker: Tinker,
     /// `tos`.

@@ -245,10 +245,10 @@ impl Display for Config {
             }
             writeln!(f)?;
         }
-        if let Some(k) = self.controlkey {
+        if let Some((k, _)) = &self.controlkey {
             writeln!(f, "controlkey {k}")?;
         }
-        if let Some(k) = self.requestkey {
+        if let Some((k, _)) = &self.requestkey {
             writeln!(f, "requestkey {k}")?;
         }
         let t = &self.tinker;

@@ -43,5 +43,5 @@ pub use config::*;
 pub use diag::{Diagnostic, Diagnostics, Location, Severity};
 pub use keys::{parse_keys, Key, KeyFile, KeyType};
 pub use loader::{Loader, MapLoader, NoFiles};
-pub use parser::{parse, MAX_INCLUDE_DEPTH};
+pub use parser::{parse, parse_bytes, MAX_INCLUDE_DEPTH};
 pub use restrict::{MatchFlags, RestrictFlags, RestrictTable, Restriction};

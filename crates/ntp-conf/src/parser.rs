@@ -201,9 +201,11 @@ pub fn parse(text: &str, file_name: &str, loader: &dyn Loader) -> Result<Config,
         diags: Vec::new(),
         config: Config::default(),
         stack: Vec::new(),
+        written: Vec::new(),
     };
     p.stack.push(file_name.to_string());
     p.parse_text(text, Arc::from(file_name));
+    p.check_written_paths();
     if p.diags.iter().any(Diagnostic::is_error) {
         Err(Diagnostics(p.diags))
     } else {
@@ -218,6 +220,41 @@ struct Parser<'l> {
     config: Config,
     /// Files being parsed, outermost first (for cycle detection and the depth limit).
     stack: Vec<String>,
+    /// Files the daemon will write (directive, path, location), checked against `keys`.
+    written: Vec<(&'static str, String, Location)>,
+}
+
+/// Parse ntp.conf from raw bytes (as read from disk): invalid UTF-8 is reported with its
+/// line and column instead of being replaced.
+///
+/// # Errors
+/// As [`parse`], plus an error for the first invalid UTF-8 sequence.
+pub fn parse_bytes(
+    bytes: &[u8],
+    file_name: &str,
+    loader: &dyn Loader,
+) -> Result<Config, Diagnostics> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text, file_name, loader),
+        Err(e) => {
+            let good = bytes.get(..e.valid_up_to()).unwrap_or_default();
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            let column = String::from_utf8_lossy(good.get(line_start..).unwrap_or_default())
+                .chars()
+                .count()
+                + 1;
+            let at = Location {
+                file: Arc::from(file_name),
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                column: u32::try_from(column).unwrap_or(u32::MAX),
+            };
+            Err(Diagnostics(vec![Diagnostic::error(
+                at,
+                "invalid UTF-8 in configuration text",
+            )]))
+        }
+    }
 }
 
 /// A cursor over the tokens of one line.
@@ -381,6 +418,29 @@ fn prefix_mask(prefix: u8, v6: bool) -> IpAddr {
 }
 
 impl Parser<'_> {
+    /// A log, drift or pid file that is the key file would overwrite the keys
+    /// (CVE-2015-7850); refuse it.
+    fn check_written_paths(&mut self) {
+        let Some(keys) = self.config.keys.clone() else {
+            return;
+        };
+        let clashes: Vec<_> = self
+            .written
+            .iter()
+            .filter(|(_, p, _)| *p == keys)
+            .cloned()
+            .collect();
+        for (directive, path, at) in clashes {
+            self.error(
+                at,
+                format!(
+                    "{directive} {} is the keys file; ntpd would overwrite the keys",
+                    quote(&path)
+                ),
+            );
+        }
+    }
+
     fn error(&mut self, at: Location, msg: impl Into<String>) {
         self.diags.push(Diagnostic::error(at, msg));
     }
@@ -610,6 +670,7 @@ impl Parser<'_> {
             }
             "driftfile" => {
                 if let Some(path) = self.string(cur, "file name after \"driftfile\"") {
+                    self.written.push(("driftfile", path.clone(), at.clone()));
                     let threshold = if cur.peek().is_some() {
                         self.float(cur, "driftfile threshold", 1e-12, 1.0)
                     } else {
@@ -631,6 +692,14 @@ impl Parser<'_> {
             }
             "logfile" | "statsdir" | "keys" | "pidfile" => {
                 let v = self.string(cur, &format!("file name after \"{word}\""));
+                if let (Some(path), "logfile" | "pidfile") = (&v, word) {
+                    let name = if word == "logfile" {
+                        "logfile"
+                    } else {
+                        "pidfile"
+                    };
+                    self.written.push((name, path.clone(), at.clone()));
+                }
                 match word {
                     "logfile" => self.set_once_cfg(|c| &mut c.logfile, v, at, word),
                     "statsdir" => self.set_once_cfg(|c| &mut c.statsdir, v, at, word),
@@ -673,7 +742,7 @@ impl Parser<'_> {
             }
             "trustedkey" => self.trustedkey(cur),
             "controlkey" | "requestkey" => {
-                let v = self.key_id(cur, word);
+                let v = self.key_id(cur, word).map(|id| (id, at.clone()));
                 if word == "controlkey" {
                     self.set_once_cfg(|c| &mut c.controlkey, v, at, word);
                 } else {

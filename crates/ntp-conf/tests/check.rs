@@ -244,3 +244,45 @@ fn default_then_dash6_default_idiom_is_not_a_duplicate_but_repeating_it_is() {
         ["ntp.conf:2:1: warning: this restrict entry duplicates line 1; classic ntpd merges the flags of both lines"]
     );
 }
+
+#[test]
+fn untrusted_or_missing_control_key_is_a_warning() {
+    let kf = parse_keys("1 SHA1 abcdefghij\n", "ntp.keys").unwrap();
+    let w = warnings(
+        "keys /etc/ntp.keys\ntrustedkey 1\ncontrolkey 1\nrequestkey 2\n",
+        &MapLoader::new(),
+        Some(&kf),
+    );
+    assert_eq!(
+        w,
+        [
+            "ntp.conf:4:1: warning: requestkey 2 is not listed in \"trustedkey\", so it can never authenticate",
+            "ntp.conf:4:1: warning: requestkey 2 is not in the key file",
+        ]
+    );
+}
+
+#[test]
+fn logfile_or_driftfile_on_the_keys_file_is_refused() {
+    let d = parse(
+        "keys /etc/ntp.keys\nlogfile /etc/ntp.keys\ndriftfile /etc/ntp.keys\n",
+        "ntp.conf",
+        &NoFiles,
+    )
+    .unwrap_err();
+    assert_eq!(
+        d.to_string(),
+        "ntp.conf:2:1: logfile \"/etc/ntp.keys\" is the keys file; ntpd would overwrite the keys\n\
+         ntp.conf:3:1: driftfile \"/etc/ntp.keys\" is the keys file; ntpd would overwrite the keys"
+    );
+}
+
+#[test]
+fn invalid_utf8_is_reported_with_its_position() {
+    let d = parse_bytes(b"server a.example\nserver b\xffc\n", "ntp.conf", &NoFiles).unwrap_err();
+    assert_eq!(
+        d.to_string(),
+        "ntp.conf:2:9: invalid UTF-8 in configuration text"
+    );
+    assert!(parse_bytes(b"server a.example\n", "ntp.conf", &NoFiles).is_ok());
+}

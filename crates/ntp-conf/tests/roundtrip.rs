@@ -47,7 +47,7 @@ fn meaning(c: &Config) -> String {
         c.filegens,
         c.statistics,
         c.logconfig,
-        (&c.leapfile, &c.logfile, &c.statsdir, &c.keys, c.controlkey, c.requestkey, c.driftfile.as_ref().map(|d| (&d.path, d.threshold)))
+        (&c.leapfile, &c.logfile, &c.statsdir, &c.keys, c.controlkey.as_ref().map(|k| k.0), c.requestkey.as_ref().map(|k| k.0), c.driftfile.as_ref().map(|d| (&d.path, d.threshold)))
     )
 }
 
