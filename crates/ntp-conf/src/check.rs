@@ -6,6 +6,7 @@ use crate::diag::Diagnostic;
 use crate::keys::KeyFile;
 use crate::loader::Loader;
 use crate::restrict::{ip_bits, Applied, MatchFlags, RestrictTable};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// The directory part of a path (`"."` for a bare file name).
@@ -43,20 +44,19 @@ impl Config {
             }
         }
 
-        for (i, a) in self.associations.iter().enumerate() {
-            let dup = self.associations[..i]
-                .iter()
-                .find(|b| b.address == a.address && b.kind == a.kind);
-            if let Some(b) = dup {
+        let mut seen: HashMap<(AssociationKind, &Address), u32> = HashMap::new();
+        for a in &self.associations {
+            if let Some(first) = seen.get(&(a.kind, &a.address)) {
                 out.push(Diagnostic::warning(
                     a.location.clone(),
                     format!(
-                        "{} {} duplicates line {}; the duplicate is ignored",
+                        "{} {} duplicates line {first}; the duplicate is ignored",
                         a.kind.keyword(),
-                        a.address,
-                        b.location.line
+                        a.address
                     ),
                 ));
+            } else {
+                seen.insert((a.kind, &a.address), a.location.line);
             }
             if a.kind == AssociationKind::Pool && matches!(a.address, Address::Ip(_)) {
                 out.push(Diagnostic::warning(
@@ -231,6 +231,15 @@ impl Config {
         }
         for (i, line) in self.restrictions.iter().enumerate() {
             if line.op != RestrictOp::Restrict {
+                continue;
+            }
+            if line.target == RestrictTarget::Default
+                && line.match_flags.contains(MatchFlags::NTPONLY)
+            {
+                out.push(Diagnostic::warning(
+                    line.location.clone(),
+                    "restrict default ntpport can never match: the built-in default entry matches every port first",
+                ));
                 continue;
             }
             let RestrictTarget::Host {

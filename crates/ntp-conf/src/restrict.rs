@@ -128,8 +128,8 @@ pub struct Restriction {
     pub flags: RestrictFlags,
     /// Its `ippeerlimit` (-1 = unlimited).
     pub ippeerlimit: i32,
-    /// The line of the winning entry; `None` for the built-in empty default or a multicast
-    /// source.
+    /// The line of the winning entry (for a default entry, the first `restrict default` line);
+    /// `None` for an unconfigured default or a multicast source.
     pub matched: Option<Location>,
 }
 

@@ -286,3 +286,29 @@ fn invalid_utf8_is_reported_with_its_position() {
     );
     assert!(parse_bytes(b"server a.example\n", "ntp.conf", &NoFiles).is_ok());
 }
+
+#[test]
+fn restrict_default_ntpport_is_a_warning() {
+    let w = warnings(
+        "restrict default ntpport noquery\n",
+        &MapLoader::new(),
+        None,
+    );
+    assert_eq!(
+        w,
+        ["ntp.conf:1:1: warning: restrict default ntpport can never match: the built-in default entry matches every port first"]
+    );
+}
+
+#[test]
+fn duplicate_server_lines_are_a_warning() {
+    let w = warnings(
+        "server a.example\nserver b.example\nserver a.example iburst\n",
+        &MapLoader::new(),
+        None,
+    );
+    assert_eq!(
+        w,
+        ["ntp.conf:3:1: warning: server a.example duplicates line 1; the duplicate is ignored"]
+    );
+}
