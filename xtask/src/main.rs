@@ -66,7 +66,10 @@ fn cargo() -> Command {
 }
 
 fn ci(no_test: bool) -> Result<(), String> {
-    run("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--", "--check"]),
+    )?;
     run(
         "cargo clippy",
         cargo().args([
@@ -96,8 +99,8 @@ fn ci(no_test: bool) -> Result<(), String> {
 /// Target names from fuzz/Cargo.toml (`[[bin]] name = "..."`).
 fn fuzz_targets() -> Result<Vec<String>, String> {
     let manifest = root().join("fuzz/Cargo.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let text =
+        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
     let mut names = Vec::new();
     let mut in_bin = false;
     for line in text.lines().map(str::trim) {
@@ -105,7 +108,11 @@ fn fuzz_targets() -> Result<Vec<String>, String> {
             in_bin = line == "[[bin]]";
         } else if in_bin {
             if let Some(v) = line.strip_prefix("name") {
-                let v = v.trim_start().trim_start_matches('=').trim().trim_matches('"');
+                let v = v
+                    .trim_start()
+                    .trim_start_matches('=')
+                    .trim()
+                    .trim_matches('"');
                 names.push(v.to_owned());
             }
         }
@@ -137,11 +144,15 @@ fn fuzz(args: &[String]) -> Result<(), String> {
     } else if all.contains(target) {
         vec![target.clone()]
     } else {
-        return Err(format!("unknown fuzz target {target}; targets: {}", all.join(" ")));
+        return Err(format!(
+            "unknown fuzz target {target}; targets: {}",
+            all.join(" ")
+        ));
     };
     for t in &targets {
         let corpus = root().join("fuzz/corpus").join(t);
         std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+        seed_from_vectors(&corpus)?;
         let seeds = root().join("fuzz/seeds").join(t);
         let mut cmd = cargo();
         // cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the one stable toolchain here
@@ -162,4 +173,43 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         run(&format!("fuzz {t} for {seconds}s"), &mut cmd)?;
     }
     Ok(())
+}
+
+/// Seed a corpus with every captured datagram of testdata/vectors (the `payload_hex` values),
+/// so each decoder target starts from real traffic of every mode.
+fn seed_from_vectors(corpus: &Path) -> Result<(), String> {
+    let mut files = Vec::new();
+    collect_named(
+        &root().join("testdata/vectors"),
+        "datagrams.json",
+        &mut files,
+    );
+    let mut n = 0usize;
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        for part in text.split("\"payload_hex\": \"").skip(1) {
+            let hex: String = part.chars().take_while(char::is_ascii_hexdigit).collect();
+            let bytes: Vec<u8> = (0..hex.len() / 2)
+                .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                .collect();
+            let path = corpus.join(format!("vector-{n:04}"));
+            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            n += 1;
+        }
+    }
+    Ok(())
+}
+
+fn collect_named(dir: &Path, name: &str, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_named(&p, name, out);
+        } else if p.file_name().is_some_and(|n| n == name) {
+            out.push(p);
+        }
+    }
 }

@@ -14,8 +14,8 @@ pub fn check(root: &Path) -> Result<usize, String> {
     let mut failures = Vec::new();
     let mut passed = 0;
     let arch_path = root.join("docs/ARCHITECTURE.md");
-    let arch = std::fs::read_to_string(&arch_path)
-        .map_err(|e| format!("{}: {e}", arch_path.display()))?;
+    let arch =
+        std::fs::read_to_string(&arch_path).map_err(|e| format!("{}: {e}", arch_path.display()))?;
     if arch.lines().count() > MAX_ARCHITECTURE_LINES {
         failures.push(format!(
             "docs/ARCHITECTURE.md has {} lines; keep it to one screen ({MAX_ARCHITECTURE_LINES})",
@@ -44,7 +44,10 @@ pub fn check(root: &Path) -> Result<usize, String> {
             if forbids || UNSAFE_ALLOWED.contains(&name.as_str()) {
                 passed += 1;
             } else {
-                failures.push(format!("{}: crate root lacks #![forbid(unsafe_code)]", p.display()));
+                failures.push(format!(
+                    "{}: crate root lacks #![forbid(unsafe_code)]",
+                    p.display()
+                ));
             }
         }
     }
@@ -58,7 +61,10 @@ pub fn check(root: &Path) -> Result<usize, String> {
         if first.starts_with("//!") {
             passed += 1;
         } else {
-            failures.push(format!("{}: file does not open with a //! line", f.display()));
+            failures.push(format!(
+                "{}: file does not open with a //! line",
+                f.display()
+            ));
         }
     }
     if failures.is_empty() {
