@@ -367,7 +367,14 @@ fn parse_address(text: &str) -> Result<Address, String> {
         return text
             .parse::<Ipv6Addr>()
             .map(|a| Address::Ip(IpAddr::V6(a)))
-            .map_err(|_| format!("invalid IPv6 address {}", quote(text)));
+            .map_err(|_| {
+                let hint = if text.starts_with('[') {
+                    " (write IPv6 addresses without brackets)"
+                } else {
+                    ""
+                };
+                format!("invalid IPv6 address {}{hint}", quote(text))
+            });
     }
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         let a: Ipv4Addr = text
@@ -653,8 +660,8 @@ impl Parser<'_> {
             "restrict" => self.restrict(cur, RestrictOp::Restrict, at),
             "unrestrict" => self.restrict(cur, RestrictOp::Unrestrict, at),
             "delrestrict" => self.restrict(cur, RestrictOp::Delrestrict, at),
-            "discard" => self.discard(cur, word, at),
-            "limit" => self.discard(cur, word, at),
+            "discard" => self.discard(cur, word),
+            "limit" => self.discard(cur, word),
             "mru" => self.mru(cur, at),
             "fudge" => self.fudge(cur, at),
             "refclock" => self.refclock(cur, at),
@@ -1202,7 +1209,7 @@ impl Parser<'_> {
         *mask = Some(m);
     }
 
-    fn discard(&mut self, cur: &mut Cur<'_>, word: &str, at: Location) {
+    fn discard(&mut self, cur: &mut Cur<'_>, word: &str) {
         let opts: &[&str] = if word == "discard" {
             &["average", "minimum", "monitor"]
         } else {
@@ -1217,7 +1224,6 @@ impl Parser<'_> {
                 ),
             );
         }
-        let _ = at;
         while let Some(t) = cur.next() {
             let l = cur.loc(t);
             let name = t.text.as_str();
