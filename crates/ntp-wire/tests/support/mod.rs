@@ -90,7 +90,11 @@ fn load(path: &Path) -> Vec<Datagram> {
 pub fn all_datagrams() -> Vec<Datagram> {
     let mut files = Vec::new();
     walk(&vectors_root(), &mut files);
-    assert!(!files.is_empty(), "no vectors found under {}", vectors_root().display());
+    assert!(
+        !files.is_empty(),
+        "no vectors found under {}",
+        vectors_root().display()
+    );
     files.iter().flat_map(|p| load(p)).collect()
 }
 

@@ -1,0 +1,5 @@
+//! Mode 6 (control, ntpq) sessions and responder.
+
+pub mod client;
+pub mod responder;
+pub mod vars;

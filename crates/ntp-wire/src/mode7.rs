@@ -1,1 +1,0 @@
-//! Mode 7 (private, ntpdc) messages: header, request codes, item structs, request MAC layout.

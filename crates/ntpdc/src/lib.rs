@@ -1,0 +1,2 @@
+//! ntpdc library (being written).
+#![forbid(unsafe_code)]

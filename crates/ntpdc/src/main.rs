@@ -1,0 +1,4 @@
+//! ntpdc binary (being written).
+#![forbid(unsafe_code)]
+
+fn main() {}

@@ -1,0 +1,2 @@
+//! ntpq library (being written).
+#![forbid(unsafe_code)]

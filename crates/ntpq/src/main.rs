@@ -1,0 +1,4 @@
+//! ntpq binary (being written).
+#![forbid(unsafe_code)]
+
+fn main() {}
