@@ -1,2 +1,4 @@
 //! The sans-IO NTP engine (being written).
 #![forbid(unsafe_code)]
+
+pub mod server;

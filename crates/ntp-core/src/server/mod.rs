@@ -19,8 +19,8 @@ use ntp_wire::{
 
 pub use ratelimit::{RateDecision, RateLimitConfig, RateLimiter};
 
-/// Restriction flags as classic ntpd's `restrict` defines them (the subset that matters to the
-/// packet paths; the daemon maps ntp-conf's flags onto these).
+/// Restriction flags with classic ntpd's `RES_*` bit values (the same bits ntp-conf's
+/// `RestrictFlags` and mode 7's `info_restrict` use), so converting is the identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Access(u32);
 
@@ -28,33 +28,31 @@ impl Access {
     /// No restriction.
     pub const NONE: Access = Access(0);
     /// `ignore`: drop every packet.
-    pub const IGNORE: Access = Access(1 << 0);
+    pub const IGNORE: Access = Access(0x1);
     /// `noserve`: no time service (modes 3 and 1/2).
-    pub const NOSERVE: Access = Access(1 << 1);
-    /// `noquery`: no mode 6/7 queries.
-    pub const NOQUERY: Access = Access(1 << 2);
-    /// `nomodify`: no mode 6/7 writes.
-    pub const NOMODIFY: Access = Access(1 << 3);
-    /// `notrap`: no mode 6 traps.
-    pub const NOTRAP: Access = Access(1 << 4);
-    /// `nopeer`: no ephemeral symmetric associations.
-    pub const NOPEER: Access = Access(1 << 5);
-    /// `noepeer`: no ephemeral peers at all.
-    pub const NOEPEER: Access = Access(1 << 6);
-    /// `limited`: rate-limit this source.
-    pub const LIMITED: Access = Access(1 << 7);
-    /// `kod`: send a RATE KoD when limited.
-    pub const KOD: Access = Access(1 << 8);
+    pub const NOSERVE: Access = Access(0x2);
     /// `notrust`: unauthenticated packets are not served.
-    pub const NOTRUST: Access = Access(1 << 9);
+    pub const NOTRUST: Access = Access(0x4);
     /// `version`: only the current NTP version (4) is served.
-    pub const VERSION: Access = Access(1 << 10);
-    /// `ntpport`: match only sources using port 123 (a match flag).
-    pub const NTPPORT: Access = Access(1 << 11);
-    /// `nomrulist`: no mode 6 MRU list.
-    pub const NOMRULIST: Access = Access(1 << 12);
+    pub const VERSION: Access = Access(0x8);
+    /// `nopeer`: no ephemeral symmetric associations.
+    pub const NOPEER: Access = Access(0x10);
+    /// `noepeer`: no ephemeral peers at all.
+    pub const NOEPEER: Access = Access(0x20);
+    /// `limited`: rate-limit this source.
+    pub const LIMITED: Access = Access(0x40);
+    /// `noquery`: no mode 6/7 queries.
+    pub const NOQUERY: Access = Access(0x80);
+    /// `nomodify`: no mode 6/7 writes.
+    pub const NOMODIFY: Access = Access(0x100);
+    /// `notrap`: no mode 6 traps.
+    pub const NOTRAP: Access = Access(0x200);
     /// `lowpriotrap`.
-    pub const LOWPRIOTRAP: Access = Access(1 << 13);
+    pub const LOWPRIOTRAP: Access = Access(0x400);
+    /// `kod`: send a RATE KoD when limited.
+    pub const KOD: Access = Access(0x800);
+    /// `nomrulist`: no mode 6 MRU list.
+    pub const NOMRULIST: Access = Access(0x4000);
 
     /// Raw bits.
     pub const fn bits(self) -> u32 {
