@@ -2,7 +2,8 @@
 //! command line, files and control protocols.
 //!
 //! Module map: `cli` (classic command line), `files` (drift and pid files, atomic writes),
-//! `log` (classic log lines, rate-limited), `net` (sockets), `server` (the worker hot path).
+//! `log` (classic log lines, rate-limited), `net` (sockets), `server` (the worker hot path),
+//! `startup` (configuration and keys from the filesystem).
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -10,3 +11,4 @@ pub mod files;
 pub mod log;
 pub mod net;
 pub mod server;
+pub mod startup;
