@@ -7,8 +7,11 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod daemon;
 pub mod files;
 pub mod log;
 pub mod net;
+pub mod privs;
 pub mod server;
+pub mod setup;
 pub mod startup;

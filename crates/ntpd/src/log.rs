@@ -35,6 +35,8 @@ pub enum Sink {
     Stderr,
     /// The `logfile` (append).
     File(std::fs::File),
+    /// The local syslog socket (`/dev/log`), facility daemon.
+    Syslog(Option<std::os::unix::net::UnixDatagram>),
     /// An in-memory buffer (tests).
     Memory(Vec<String>),
     /// Nowhere.
@@ -73,6 +75,14 @@ impl Logger {
             }),
             pid: std::process::id(),
         }
+    }
+
+    /// Log to syslog through `/dev/log` (when it is missing, lines are dropped).
+    pub fn syslog(max_level: Level) -> Self {
+        let sock = std::os::unix::net::UnixDatagram::unbound()
+            .ok()
+            .filter(|s| s.connect("/dev/log").is_ok());
+        Logger::new(Sink::Syslog(sock), max_level)
     }
 
     /// Open `path` for appending (the `logfile` directive / `-l`).
@@ -130,6 +140,11 @@ impl Logger {
             Sink::File(f) => {
                 let _ = writeln!(f, "{stamp} ntpd[{pid}]: {msg}");
             }
+            Sink::Syslog(Some(s)) => {
+                // <priority>: facility daemon (3) * 8 + notice (5).
+                let _ = s.send(format!("<29>ntpd[{pid}]: {msg}").as_bytes());
+            }
+            Sink::Syslog(None) => {}
             Sink::Memory(v) => v.push(msg.to_owned()),
             Sink::Null => {}
         }

@@ -151,3 +151,57 @@ mod tests {
         assert_eq!(b.local_addr().unwrap().port(), port);
     }
 }
+
+/// Receive one datagram with its kernel receive timestamp (SO_TIMESTAMPNS), non-blocking.
+///
+/// # Errors
+/// The receive error (`WouldBlock` when nothing is queued).
+pub fn recv_timestamped(
+    fd: std::os::fd::RawFd,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, Option<SocketAddr>, Option<ntp_wire::NtpTimestamp>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
+    let msg = recvmsg::<SockaddrStorage>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_DONTWAIT)
+        .map_err(std::io::Error::from)?;
+    let mut ts = None;
+    if let Ok(cmsgs) = msg.cmsgs() {
+        for c in cmsgs {
+            if let ControlMessageOwned::ScmTimestampns(t) = c {
+                ts = Some(ntp_wire::NtpTimestamp::from_unix(
+                    t.tv_sec(),
+                    t.tv_nsec() as u32,
+                ));
+            }
+        }
+    }
+    let from = msg
+        .address
+        .as_ref()
+        .and_then(crate::server::sockaddr_to_std);
+    Ok((msg.bytes, from, ts))
+}
+
+/// A client socket for one association: an ephemeral (random) source port (RFC 9109),
+/// connected to the server so only its replies are accepted, with kernel timestamps.
+///
+/// # Errors
+/// The system call that failed.
+pub fn client_socket(server: SocketAddr) -> std::io::Result<UdpSocket> {
+    let local: SocketAddr = if server.is_ipv4() {
+        SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))
+    } else {
+        SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0))
+    };
+    let s = udp_socket(
+        local,
+        SocketOptions {
+            reuse_port: false,
+            timestamps: true,
+            nonblocking: true,
+        },
+    )?;
+    s.connect(server)?;
+    Ok(s)
+}

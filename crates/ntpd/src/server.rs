@@ -19,8 +19,8 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeSpec;
 use ntp_core::server::{
-    finish, respond, DropReason, KeyStore, RateLimitConfig, RateLimiter, RequestContext, Response,
-    SystemState, DROP_REASONS, MAX_REPLY_LEN,
+    finish, respond, Access, DropReason, KeyStore, RateLimitConfig, RateLimiter, RequestContext,
+    Response, SystemState, DROP_REASONS, MAX_REPLY_LEN,
 };
 use ntp_wire::{NtpTimestamp, SymmetricKey};
 
@@ -283,66 +283,41 @@ pub fn run_worker(
                             .fetch_add(1, Ordering::Relaxed);
                         continue;
                     };
-                    // A datagram that filled the buffer may have been truncated by the kernel.
                     let data = &bufs[i][..p.len.min(RECV_BUF)];
-                    let acc = ntp_core::server::Access::from_bits(access.lookup(from).flags.bits());
-                    let mode = data.first().map(|b| b & 7);
-                    match mode {
-                        Some(3) => {
-                            let ctx = RequestContext {
-                                from: from.ip(),
-                                from_port: from.port(),
-                                access: acc,
-                                receive_timestamp: p.rx,
-                                now_mono,
-                            };
-                            let r = respond(
-                                data,
-                                &ctx,
-                                &system,
-                                Some(&mut limiter),
-                                &*keys,
-                                &mut outs[i],
-                            );
-                            if let Response::Drop(reason) = r {
-                                counters.drops[reason.index()].fetch_add(1, Ordering::Relaxed);
-                            } else {
-                                responses.push((i, r));
-                            }
+                    match classify(
+                        data,
+                        from,
+                        p.rx,
+                        now_mono,
+                        &access,
+                        &system,
+                        &mut limiter,
+                        &*keys,
+                        &mut outs[i],
+                    ) {
+                        Verdict::Respond(r) => responses.push((i, r)),
+                        Verdict::Drop(reason) => {
+                            counters.drops[reason.index()].fetch_add(1, Ordering::Relaxed);
                         }
-                        Some(1 | 2 | 6 | 7) if !acc.contains(ntp_core::server::Access::IGNORE) => {
-                            match &forward {
-                                Some(tx) => {
-                                    let d = ControlDatagram {
-                                        data: data.to_vec(),
-                                        from,
-                                        local: locals[si],
-                                        rx: p.rx,
-                                    };
-                                    if tx.try_send(d).is_ok() {
-                                        counters.forwarded.fetch_add(1, Ordering::Relaxed);
-                                    } else {
-                                        counters.forward_overflow.fetch_add(1, Ordering::Relaxed);
-                                    }
-                                }
-                                None => {
-                                    counters.drops[DropReason::BadMode.index()]
-                                        .fetch_add(1, Ordering::Relaxed);
+                        Verdict::Forward => match &forward {
+                            Some(tx) => {
+                                let d = ControlDatagram {
+                                    data: data.to_vec(),
+                                    from,
+                                    local: locals[si],
+                                    rx: p.rx,
+                                };
+                                if tx.try_send(d).is_ok() {
+                                    counters.forwarded.fetch_add(1, Ordering::Relaxed);
+                                } else {
+                                    counters.forward_overflow.fetch_add(1, Ordering::Relaxed);
                                 }
                             }
-                        }
-                        Some(1 | 2 | 6 | 7) => {
-                            counters.drops[DropReason::Ignored.index()]
-                                .fetch_add(1, Ordering::Relaxed);
-                        }
-                        Some(_) => {
-                            counters.drops[DropReason::BadMode.index()]
-                                .fetch_add(1, Ordering::Relaxed);
-                        }
-                        None => {
-                            counters.drops[DropReason::Malformed.index()]
-                                .fetch_add(1, Ordering::Relaxed);
-                        }
+                            None => {
+                                counters.drops[DropReason::BadMode.index()]
+                                    .fetch_add(1, Ordering::Relaxed);
+                            }
+                        },
                     }
                 }
                 if !responses.is_empty() {
@@ -418,6 +393,55 @@ fn send_batch(
                 sent += 1;
             }
         }
+    }
+}
+
+/// What to do with one datagram that arrived on a server socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Answer it (mode 3): the reply is in the output buffer; complete it with `finish`.
+    Respond(Response),
+    /// Hand it to the main thread (modes 1, 2, 6, 7).
+    Forward,
+    /// Drop it, counted under this reason.
+    Drop(DropReason),
+}
+
+/// Classify one datagram from `from` and, for mode 3, answer it into `out`. Shared by the
+/// worker threads and the single-threaded mode.
+#[allow(clippy::too_many_arguments)]
+pub fn classify(
+    data: &[u8],
+    from: SocketAddr,
+    rx: NtpTimestamp,
+    now_mono: f64,
+    table: &RestrictTable,
+    system: &SystemState,
+    limiter: &mut RateLimiter,
+    keys: &impl KeyStore,
+    out: &mut [u8],
+) -> Verdict {
+    let access = Access::from_bits(table.lookup(from).flags.bits());
+    match data.first().map(|b| b & 7) {
+        Some(3) => {
+            let ctx = RequestContext {
+                from: from.ip(),
+                from_port: from.port(),
+                access,
+                receive_timestamp: rx,
+                now_mono,
+            };
+            match respond(data, &ctx, system, Some(limiter), keys, out) {
+                Response::Drop(reason) => Verdict::Drop(reason),
+                r => Verdict::Respond(r),
+            }
+        }
+        Some(1 | 2 | 6 | 7) if access.contains(Access::IGNORE) => {
+            Verdict::Drop(DropReason::Ignored)
+        }
+        Some(1 | 2 | 6 | 7) => Verdict::Forward,
+        Some(_) => Verdict::Drop(DropReason::BadMode),
+        None => Verdict::Drop(DropReason::Malformed),
     }
 }
 
