@@ -157,8 +157,7 @@ fn run(args: Args) -> Result<(), String> {
         access: RwLock::new(Arc::new(table)),
         keys: RwLock::new(Arc::new(KeyRing::new(keys.clone()))),
         shutdown: Default::default(),
-        rate,
-        hash_key: (random_seed(), random_seed()),
+        limiter: RateLimiter::new(rate, (random_seed(), random_seed())),
     });
 
     // Server sockets: one per local address per worker (SO_REUSEPORT).
@@ -599,7 +598,6 @@ fn spawn_inline_server(
     };
     tokio::task::spawn_local(async move {
         let start = Instant::now();
-        let mut limiter = RateLimiter::new(shared.rate, shared.hash_key);
         let mut buf = [0u8; crate::server::RECV_BUF];
         let mut out = [0u8; MAX_REPLY_LEN];
         loop {
@@ -624,7 +622,7 @@ fn spawn_inline_server(
                 start.elapsed().as_secs_f64(),
                 &table,
                 &system,
-                &mut limiter,
+                &shared.limiter,
                 &*keys,
                 &mut out,
             ) {

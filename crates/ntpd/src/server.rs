@@ -19,8 +19,8 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeSpec;
 use ntp_core::server::{
-    finish, respond, Access, DropReason, KeyStore, RateLimitConfig, RateLimiter, RequestContext,
-    Response, SystemState, DROP_REASONS, MAX_REPLY_LEN,
+    finish, respond, Access, DropReason, KeyStore, RateLimiter, RequestContext, Response,
+    SystemState, DROP_REASONS, MAX_REPLY_LEN,
 };
 use ntp_wire::{NtpTimestamp, SymmetricKey};
 
@@ -62,10 +62,8 @@ pub struct ServerShared {
     pub keys: RwLock<Arc<KeyRing>>,
     /// Set to stop the workers.
     pub shutdown: AtomicBool,
-    /// Rate-limit parameters (`discard`).
-    pub rate: RateLimitConfig,
-    /// Keyed-hash key for the rate-limit tables.
-    pub hash_key: (u64, u64),
+    /// The rate-limit table, one for all workers (`discard` settings, keyed hash).
+    pub limiter: RateLimiter,
 }
 
 /// Per-worker counters, written only by their worker (relaxed atomics: no contention) and
@@ -184,7 +182,6 @@ pub fn run_worker(
     forward: Option<ForwardSender>,
 ) {
     let start = std::time::Instant::now();
-    let mut limiter = RateLimiter::new(shared.rate, shared.hash_key);
     let mut bufs = vec![[0u8; RECV_BUF]; BATCH];
     let mut outs = vec![[0u8; MAX_REPLY_LEN]; BATCH];
     let mut responses: Vec<(usize, Response)> = Vec::with_capacity(BATCH);
@@ -291,7 +288,7 @@ pub fn run_worker(
                         now_mono,
                         &access,
                         &system,
-                        &mut limiter,
+                        &shared.limiter,
                         &*keys,
                         &mut outs[i],
                     ) {
@@ -417,7 +414,7 @@ pub fn classify(
     now_mono: f64,
     table: &RestrictTable,
     system: &SystemState,
-    limiter: &mut RateLimiter,
+    limiter: &RateLimiter,
     keys: &impl KeyStore,
     out: &mut [u8],
 ) -> Verdict {

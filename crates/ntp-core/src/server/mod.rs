@@ -239,7 +239,7 @@ pub fn respond(
     request: &[u8],
     ctx: &RequestContext,
     system: &SystemState,
-    limiter: Option<&mut RateLimiter>,
+    limiter: Option<&RateLimiter>,
     keys: &impl KeyStore,
     out: &mut [u8],
 ) -> Response {
@@ -612,7 +612,7 @@ mod tests {
     fn limited_kod_matches_the_classic_vector() {
         let mut out = [0u8; MAX_REPLY_LEN];
         let s = synced();
-        let mut l = RateLimiter::new(RateLimitConfig::default(), (9, 9));
+        let l = RateLimiter::new(RateLimitConfig::default(), (9, 9));
         let access = Access::LIMITED | Access::KOD;
         let mut kinds = vec![];
         for i in 0..6 {
@@ -620,7 +620,7 @@ mod tests {
                 &request(4, 0),
                 &ctx(access, 10.0 + 0.2 * i as f64),
                 &s,
-                Some(&mut l),
+                Some(&l),
                 &NoKeys,
                 &mut out,
             );
@@ -645,12 +645,12 @@ mod tests {
     #[test]
     fn limited_without_kod_just_drops() {
         let mut out = [0u8; MAX_REPLY_LEN];
-        let mut l = RateLimiter::new(RateLimitConfig::default(), (9, 9));
+        let l = RateLimiter::new(RateLimitConfig::default(), (9, 9));
         respond(
             &request(4, 6),
             &ctx(Access::LIMITED, 0.0),
             &synced(),
-            Some(&mut l),
+            Some(&l),
             &NoKeys,
             &mut out,
         );
@@ -658,7 +658,7 @@ mod tests {
             &request(4, 6),
             &ctx(Access::LIMITED, 0.1),
             &synced(),
-            Some(&mut l),
+            Some(&l),
             &NoKeys,
             &mut out,
         );
@@ -757,7 +757,7 @@ mod tests {
             Access::NOTRUST,
             Access::VERSION,
         ];
-        let mut l = RateLimiter::new(RateLimitConfig::default(), (1, 1));
+        let l = RateLimiter::new(RateLimitConfig::default(), (1, 1));
         for (i, req) in shapes.iter().enumerate() {
             for a in accesses {
                 for t in 0..3 {
@@ -766,7 +766,7 @@ mod tests {
                         req,
                         &ctx(a, i as f64 + t as f64 * 0.1),
                         &synced(),
-                        Some(&mut l),
+                        Some(&l),
                         &keys,
                         &mut out,
                     );

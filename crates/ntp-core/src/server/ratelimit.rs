@@ -5,8 +5,16 @@
 //! The table never grows: a colliding source replaces the older entry, so memory is bounded
 //! whatever the traffic. The hash key comes from the caller (sans-IO), so an attacker who does
 //! not know it cannot aim collisions at a victim's slot.
+//!
+//! One table is shared by every server worker (SO_REUSEPORT spreads one source's packets
+//! over the workers by source port, so per-worker tables would let a client escape its limit
+//! by changing ports). Slots are plain atomics: no lock; two workers updating the same slot
+//! at the same instant may lose one update, which only makes the limit slightly looser for
+//! that instant, and the KoD slot is claimed with a compare-and-swap so at most one KoD per
+//! headway goes out whatever the interleaving.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Classic defaults: `discard average 3` (8 s headway), `minimum 2` (2 s).
 pub const DEFAULT_AVERAGE_LOG2: u8 = 3;
@@ -48,24 +56,24 @@ pub enum RateDecision {
     Limited,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Entry {
-    tag: u64,
-    /// Monotonic seconds of the last packet.
-    last: f64,
-    /// Leaky bucket level, seconds.
-    leak: f64,
-    /// Monotonic seconds of the last KoD (negative = never).
-    last_kod: f64,
-    used: bool,
+#[derive(Debug, Default)]
+struct Slot {
+    /// Keyed hash of the source with the low bit set (0 = empty).
+    tag: AtomicU64,
+    /// Monotonic seconds of the last packet (f64 bits).
+    last: AtomicU64,
+    /// Leaky bucket level, seconds (f64 bits).
+    leak: AtomicU64,
+    /// Monotonic seconds of the last KoD (f64 bits).
+    last_kod: AtomicU64,
 }
 
-/// The bounded rate-limit table.
-#[derive(Debug, Clone)]
+/// The bounded rate-limit table, shared by reference between threads.
+#[derive(Debug)]
 pub struct RateLimiter {
     config: RateLimitConfig,
     key: (u64, u64),
-    entries: Vec<Entry>,
+    slots: Box<[Slot]>,
     mask: usize,
 }
 
@@ -76,48 +84,53 @@ impl RateLimiter {
         RateLimiter {
             config,
             key: hash_key,
-            entries: vec![Entry::default(); size],
+            slots: (0..size).map(|_| Slot::default()).collect(),
             mask: size - 1,
         }
     }
 
     /// Number of table slots (fixed).
     pub fn capacity(&self) -> usize {
-        self.entries.len()
+        self.slots.len()
     }
 
     /// Slots in use.
     pub fn occupied(&self) -> usize {
-        self.entries.iter().filter(|e| e.used).count()
+        self.slots
+            .iter()
+            .filter(|s| s.tag.load(Relaxed) != 0)
+            .count()
     }
 
     /// Account one packet from `addr` at monotonic time `now` (seconds) and decide.
-    pub fn check(&mut self, addr: IpAddr, now: f64) -> RateDecision {
-        let tag = self.tag(addr);
-        let slot = (tag as usize) & self.mask;
+    pub fn check(&self, addr: IpAddr, now: f64) -> RateDecision {
+        let tag = self.tag(addr) | 1;
+        let slot = &self.slots[(tag >> 1) as usize & self.mask];
         let headway = f64::from(1u32 << self.config.average_log2.min(17));
-        let e = &mut self.entries[slot];
-        if !e.used || e.tag != tag {
-            // New source (or it displaced an older one): first packet always passes.
-            *e = Entry {
-                tag,
-                last: now,
-                leak: headway,
-                last_kod: f64::NEG_INFINITY,
-                used: true,
-            };
+        if slot.tag.load(Relaxed) != tag {
+            // New source (or it displaced an older one): the first packet always passes.
+            slot.last.store(now.to_bits(), Relaxed);
+            slot.leak.store(headway.to_bits(), Relaxed);
+            slot.last_kod.store(f64::NEG_INFINITY.to_bits(), Relaxed);
+            slot.tag.store(tag, Relaxed);
             return RateDecision::Allow;
         }
-        let interval = (now - e.last).max(0.0);
-        e.last = now;
-        e.leak = (e.leak - interval).max(0.0) + headway;
+        let last = f64::from_bits(slot.last.swap(now.to_bits(), Relaxed));
+        let interval = (now - last).max(0.0);
+        let leak = (f64::from_bits(slot.leak.load(Relaxed)) - interval).max(0.0) + headway;
+        slot.leak.store(leak.to_bits(), Relaxed);
         let limited =
-            interval < f64::from(self.config.minimum_secs) || e.leak > BURST_HEADWAYS * headway;
+            interval < f64::from(self.config.minimum_secs) || leak > BURST_HEADWAYS * headway;
         if !limited {
             return RateDecision::Allow;
         }
-        if now - e.last_kod >= headway {
-            e.last_kod = now;
+        let kod_bits = slot.last_kod.load(Relaxed);
+        if now - f64::from_bits(kod_bits) >= headway
+            && slot
+                .last_kod
+                .compare_exchange(kod_bits, now.to_bits(), Relaxed, Relaxed)
+                .is_ok()
+        {
             RateDecision::LimitedMayKod
         } else {
             RateDecision::Limited
@@ -216,7 +229,7 @@ mod tests {
     #[test]
     fn classic_kod_vector_pattern() {
         // mode34/classic-ntpd-4.2.8-kod-rate: six requests 0.2 s apart -> answer, KoD, 4 drops.
-        let mut l = lim();
+        let l = lim();
         let a: IpAddr = "10.123.14.1".parse().unwrap();
         let got: Vec<_> = (0..6).map(|i| l.check(a, 100.0 + 0.2 * i as f64)).collect();
         assert_eq!(
@@ -234,7 +247,7 @@ mod tests {
 
     #[test]
     fn at_most_one_kod_per_headway_under_a_flood() {
-        let mut l = lim();
+        let l = lim();
         let a: IpAddr = "192.0.2.7".parse().unwrap();
         let mut kods = 0;
         for i in 0..1000 {
@@ -248,7 +261,7 @@ mod tests {
 
     #[test]
     fn polite_client_is_never_limited() {
-        let mut l = lim();
+        let l = lim();
         let a: IpAddr = "192.0.2.8".parse().unwrap();
         for i in 0..100 {
             assert_eq!(l.check(a, i as f64 * 16.0), RateDecision::Allow);
@@ -261,7 +274,7 @@ mod tests {
 
     #[test]
     fn ipv6_is_limited_per_64_prefix() {
-        let mut l = lim();
+        let l = lim();
         let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let b: IpAddr = "2001:db8:1:2::ffff".parse().unwrap();
         assert_eq!(l.check(a, 0.0), RateDecision::Allow);
@@ -269,8 +282,30 @@ mod tests {
     }
 
     #[test]
+    fn shared_between_threads_at_most_one_kod_per_headway() {
+        let l = std::sync::Arc::new(lim());
+        let a: IpAddr = "192.0.2.9".parse().unwrap();
+        l.check(a, 0.0);
+        let kods: usize = (0..4)
+            .map(|t| {
+                let l = std::sync::Arc::clone(&l);
+                std::thread::spawn(move || {
+                    (0..1000)
+                        .filter(|i| {
+                            l.check(a, 1.0 + (*i as f64) * 0.001 + t as f64 * 1e-7)
+                                == RateDecision::LimitedMayKod
+                        })
+                        .count()
+                })
+            })
+            .map(|h| h.join().unwrap())
+            .sum();
+        assert_eq!(kods, 1);
+    }
+
+    #[test]
     fn table_is_bounded() {
-        let mut l = RateLimiter::new(
+        let l = RateLimiter::new(
             RateLimitConfig {
                 table_size: 64,
                 ..RateLimitConfig::default()
