@@ -1,0 +1,671 @@
+//! The daemon's life: start-up (configuration, log, pid file, sockets, privileges), the server
+//! workers, and the ONE client-side thread (a tokio current-thread runtime) that drives the
+//! engine with real UDP sockets, answers mode 6/7, writes the drift and statistics files and
+//! handles signals. SIGTERM/SIGINT save the drift file and exit 0; SIGHUP re-resolves names.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use ntp_conf::{Config, RestrictTable, StatsKind as ConfStats};
+use ntp_core::server::{finish, RateLimiter, SystemState, MAX_REPLY_LEN};
+use ntp_core::{Action, Engine, MonoTime, SourceId, StatsKind};
+use ntp_wire::NtpShort;
+use tokio::io::Interest;
+use tokio::sync::mpsc;
+
+use crate::cli::{version_line, Args};
+use crate::files::{read_drift, write_drift, write_pid, DriftRead};
+use crate::log::{Level, Logger, Sink};
+use crate::net::{self, Families, SocketOptions};
+use crate::server::{
+    classify, run_worker, wall_clock, ControlDatagram, CounterTotals, KeyRing, ServerShared,
+    Verdict, WorkerCounters,
+};
+use crate::setup;
+use crate::startup::{self, FsLoader};
+
+/// Run ntpd with a full command line; returns the process exit status.
+pub fn main_with_args<I, T>(argv: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args = match Args::parse_from_os(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 1 } else { 0 };
+        }
+    };
+    if args.version {
+        println!("{}", version_line());
+        return 0;
+    }
+    if args.check_config {
+        let (code, text) = ntp_conf::check_config_main(args.config_path(), &FsLoader);
+        print!("{text}");
+        return code;
+    }
+    match run(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("ntpd: {e}");
+            1
+        }
+    }
+}
+
+/// Everything the client thread owns.
+struct Daemon {
+    args: Args,
+    config: Config,
+    log: Arc<Logger>,
+    engine: Engine,
+    shared: Arc<ServerShared>,
+    counters: Vec<Arc<WorkerCounters>>,
+    /// Sockets to answer control datagrams from, by local address.
+    reply_sockets: HashMap<SocketAddr, UdpSocket>,
+    observe_only: bool,
+    clock: Option<ntp_clock::KernelClock>,
+    drift_path: Option<PathBuf>,
+    stats_dir: Option<PathBuf>,
+    stats_enabled: Vec<ConfStats>,
+    start: Instant,
+    unresolved: Vec<setup::Unresolved>,
+    source_tx: mpsc::Sender<SourceDatagram>,
+    control_dropped: u64,
+}
+
+/// A reply from an upstream server on an association's own socket.
+struct SourceDatagram {
+    from: SocketAddr,
+    bytes: Vec<u8>,
+    rx: ntp_wire::NtpTimestamp,
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let loaded = startup::load(&args, &FsLoader).map_err(|e| e.to_string())?;
+    let config = loaded.config;
+    let debug = args.debug_level();
+    let level = if debug > 0 { Level::Debug } else { Level::Info };
+    let log = Arc::new(match &config.logfile {
+        Some(path) => {
+            Logger::to_file(path, level).map_err(|e| format!("cannot open log file {path}: {e}"))?
+        }
+        None if args.nofork => Logger::new(Sink::Stderr, level),
+        None => Logger::syslog(level),
+    });
+    for w in &config.warnings {
+        log.log(Level::Warning, "config", &w.to_string());
+    }
+    if !args.nofork {
+        // Detach as classic ntpd does; before any thread exists.
+        nix::unistd::daemon(true, false).map_err(|e| format!("cannot detach: {e}"))?;
+    }
+    log.log(
+        Level::Notice,
+        "start",
+        &format!("{} starting", version_line()),
+    );
+    if let Some(pid) = args.pidfile.as_ref().or(config.pidfile.as_ref()) {
+        write_pid(std::path::Path::new(pid)).map_err(|e| format!("pid file: {e}"))?;
+    }
+    let drift_path = config.driftfile.as_ref().map(|d| PathBuf::from(&d.path));
+    let drift_ppm = match drift_path.as_deref().map(read_drift) {
+        Some(DriftRead::Ppm(p)) => Some(p),
+        Some(DriftRead::Corrupt(why)) => {
+            log.log(
+                Level::Warning,
+                "drift",
+                &format!("ignoring drift file: {why}"),
+            );
+            None
+        }
+        _ => None,
+    };
+    let families = if args.ipv4 {
+        Families::V4
+    } else if args.ipv6 {
+        Families::V6
+    } else {
+        Families::Both
+    };
+    let keys = startup::trusted_keys(&config, loaded.keys.as_ref());
+    let seed = random_seed();
+    let (sources, unresolved) = setup::sources(&config, &keys, families, &setup::SystemResolver);
+    for u in &unresolved {
+        log.log(
+            Level::Warning,
+            "dns",
+            &format!("cannot resolve {}: {} (will retry)", u.name, u.reason),
+        );
+    }
+    let engine_cfg = setup::engine_config(&config, &args, seed, drift_ppm);
+    let (table, _) = RestrictTable::build(&config);
+    let rate = ntp_core::server::RateLimitConfig {
+        average_log2: config.discard.average.unwrap_or(3),
+        minimum_secs: config.discard.minimum.unwrap_or(2),
+        ..Default::default()
+    };
+    let shared = Arc::new(ServerShared {
+        system: RwLock::new(SystemState::default()),
+        access: RwLock::new(Arc::new(table)),
+        keys: RwLock::new(Arc::new(KeyRing::new(keys.clone()))),
+        shutdown: Default::default(),
+        limiter: RateLimiter::new(rate, (random_seed(), random_seed())),
+    });
+
+    // Server sockets: one per local address per worker (SO_REUSEPORT).
+    let threads = args
+        .server_threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let addrs = net::local_addresses(families);
+    let mut per_worker: Vec<Vec<UdpSocket>> = (0..threads.max(1)).map(|_| Vec::new()).collect();
+    let mut reply_sockets = HashMap::new();
+    for ip in &addrs {
+        let sa = SocketAddr::new(*ip, args.port);
+        for (w, list) in per_worker.iter_mut().enumerate() {
+            let opts = SocketOptions {
+                reuse_port: true,
+                timestamps: true,
+                nonblocking: true,
+            };
+            match net::udp_socket(sa, opts) {
+                Ok(s) => {
+                    if w == 0 {
+                        if let Ok(c) = s.try_clone() {
+                            reply_sockets.insert(sa, c);
+                        }
+                    }
+                    list.push(s);
+                }
+                Err(e) => {
+                    log.log(
+                        Level::Warning,
+                        "bind",
+                        &format!("cannot listen on {sa}: {e}"),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    if reply_sockets.is_empty() {
+        return Err(format!("no address to listen on (port {})", args.port));
+    }
+    for sa in reply_sockets.keys() {
+        log.log(Level::Info, "bind", &format!("Listen normally on {sa}"));
+    }
+    if let Some((user, group)) = args.user_group() {
+        crate::privs::drop_to(&user, group.as_deref()).map_err(|e| format!("-u {user}: {e}"))?;
+    } else if args.require_drop && nix::unistd::geteuid().is_root() {
+        return Err("refusing to run as root without -u (--require-drop)".into());
+    }
+
+    let observe_only = setup::observe_only(&config);
+    let clock = if observe_only {
+        log.log(
+            Level::Notice,
+            "start",
+            "disable ntp: observe-only, the clock is never adjusted",
+        );
+        None
+    } else {
+        Some(ntp_clock::KernelClock::new())
+    };
+    let stats_dir = config.statsdir.as_ref().map(PathBuf::from);
+    let stats_enabled = config.statistics.clone();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    let (ctl_tx, ctl_rx) = mpsc::channel::<ControlDatagram>(1024);
+    let (source_tx, source_rx) = mpsc::channel::<SourceDatagram>(1024);
+    let mut counters = Vec::new();
+    let mut handles = Vec::new();
+    let mut main_thread_sockets = Vec::new();
+    if threads == 0 {
+        main_thread_sockets = per_worker.pop().unwrap_or_default();
+    } else {
+        for list in per_worker {
+            let c = Arc::new(WorkerCounters::default());
+            counters.push(Arc::clone(&c));
+            let sh = Arc::clone(&shared);
+            let tx = ctl_tx.clone();
+            handles.push(
+                std::thread::Builder::new()
+                    .name("ntpd-server".into())
+                    .spawn(move || run_worker(list, sh, c, Some(tx)))
+                    .map_err(|e| format!("cannot start a server thread: {e}"))?,
+            );
+        }
+    }
+    let start = Instant::now();
+    let engine = Engine::new(engine_cfg, Vec::new(), MonoTime::ZERO);
+    let mut d = Daemon {
+        args,
+        config,
+        log,
+        engine,
+        shared: Arc::clone(&shared),
+        counters,
+        reply_sockets,
+        observe_only,
+        clock,
+        drift_path,
+        stats_dir,
+        stats_enabled,
+        start,
+        unresolved,
+        source_tx,
+        control_dropped: 0,
+    };
+    let result = rt.block_on(async move {
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async move {
+                for s in sources {
+                    d.add_source(s);
+                }
+                if !main_thread_sockets.is_empty() {
+                    let c = Arc::new(WorkerCounters::default());
+                    d.counters.push(Arc::clone(&c));
+                    for s in main_thread_sockets {
+                        spawn_inline_server(
+                            s,
+                            Arc::clone(&d.shared),
+                            Arc::clone(&c),
+                            ctl_tx.clone(),
+                        );
+                    }
+                }
+                d.main_loop(ctl_rx, source_rx).await
+            })
+            .await
+    });
+    shared.shutdown.store(true, Ordering::Relaxed);
+    for h in handles {
+        let _ = h.join();
+    }
+    result
+}
+
+impl Daemon {
+    fn mono(&self) -> MonoTime {
+        MonoTime::from_secs_f64(self.start.elapsed().as_secs_f64())
+    }
+
+    fn add_source(&mut self, cfg: ntp_core::SourceConfig) -> SourceId {
+        let addr = cfg.address;
+        let local = matches!(cfg.kind, ntp_core::SourceKind::Local { .. });
+        let now = self.mono();
+        let id = self.engine.add_source(cfg, now);
+        if !local {
+            match net::client_socket(addr) {
+                Ok(s) => {
+                    spawn_source_reader(s, addr, self.source_tx.clone(), Arc::clone(&self.log))
+                }
+                Err(e) => self.log.log(
+                    Level::Warning,
+                    "socket",
+                    &format!("cannot open a socket for {addr}: {e}"),
+                ),
+            }
+        }
+        id
+    }
+
+    async fn main_loop(
+        &mut self,
+        mut ctl_rx: mpsc::Receiver<ControlDatagram>,
+        mut source_rx: mpsc::Receiver<SourceDatagram>,
+    ) -> Result<(), String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+        let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+        let mut retry = tokio::time::interval(Duration::from_secs(60));
+        self.engine.handle_timeout(self.mono(), wall_clock());
+        loop {
+            self.drain_actions()?;
+            self.publish();
+            let deadline = self
+                .engine
+                .poll_timeout()
+                .map(|t| self.start + Duration::from_secs_f64(t.as_secs_f64()))
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            let sleep = tokio::time::sleep_until(deadline.into());
+            tokio::select! {
+                _ = sleep => {
+                    let now = self.mono();
+                    self.engine.handle_timeout(now, wall_clock());
+                }
+                Some(p) = source_rx.recv() => {
+                    let now = self.mono();
+                    if let Err(e) = self.engine.handle_datagram(now, p.from, &p.bytes, p.rx) {
+                        self.log.log(Level::Debug, "sample", &format!("packet from {}: {e}", p.from));
+                    }
+                }
+                Some(c) = ctl_rx.recv() => self.handle_control(c),
+                _ = retry.tick() => self.retry_unresolved(),
+                _ = hup.recv() => {
+                    self.log.log(Level::Notice, "signal", "SIGHUP: re-resolving names");
+                    self.retry_unresolved();
+                }
+                _ = term.recv() => return self.shutdown("SIGTERM"),
+                _ = int.recv() => return self.shutdown("SIGINT"),
+            }
+        }
+    }
+
+    fn shutdown(&mut self, why: &str) -> Result<(), String> {
+        self.save_drift(self.engine.frequency());
+        self.log.log(
+            Level::Notice,
+            "signal",
+            &format!("ntpd exiting on signal ({why})"),
+        );
+        Ok(())
+    }
+
+    fn save_drift(&self, ppm: f64) {
+        if let Some(p) = &self.drift_path {
+            if let Err(e) = write_drift(p, ppm) {
+                self.log.log(
+                    Level::Error,
+                    "drift",
+                    &format!("cannot write drift file: {e}"),
+                );
+            }
+        }
+    }
+
+    fn drain_actions(&mut self) -> Result<(), String> {
+        while let Some(a) = self.engine.poll_action() {
+            match a {
+                Action::Send { to, bytes, .. } => self.send_to_source(to, &bytes),
+                Action::Clock(c) => {
+                    if let Some(clock) = self.clock.as_mut() {
+                        if let Err(e) = c.apply(clock) {
+                            self.log.log(
+                                Level::Error,
+                                "clock",
+                                &format!("clock adjustment failed: {e}"),
+                            );
+                        }
+                    }
+                }
+                Action::Stats(line) => self.write_stats(line.kind, &line.line),
+                Action::SaveFrequency(ppm) => self.save_drift(ppm),
+                Action::Panic { offset } => {
+                    let msg = format!(
+                        "time correction of {offset:.0} seconds exceeds sanity limit ({}); set clock manually to the correct UTC time.",
+                        self.engine_panic_limit()
+                    );
+                    self.log.log(Level::Error, "panic", &msg);
+                    if !self.observe_only {
+                        return Err(msg);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn engine_panic_limit(&self) -> f64 {
+        self.config.tinker.panic.unwrap_or(1000.0)
+    }
+
+    fn send_to_source(&mut self, to: SocketAddr, bytes: &[u8]) {
+        // Each association has its own connected socket, owned by its reader task; sending
+        // goes through a fresh send on a clone kept in the registry.
+        if let Some(s) =
+            SOURCE_SOCKETS.with(|m| m.borrow().get(&to).and_then(|s| s.try_clone().ok()))
+        {
+            if let Err(e) = s.send(bytes) {
+                self.log
+                    .log(Level::Debug, "send", &format!("send to {to} failed: {e}"));
+            }
+        }
+    }
+
+    fn write_stats(&self, kind: StatsKind, line: &str) {
+        let (want, name) = match kind {
+            StatsKind::Loop => (ConfStats::Loopstats, "loopstats"),
+            StatsKind::Peer => (ConfStats::Peerstats, "peerstats"),
+        };
+        if !self.stats_enabled.contains(&want) {
+            return;
+        }
+        let Some(dir) = &self.stats_dir else { return };
+        let path = dir.join(name);
+        let r = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
+        if let Err(e) = r {
+            self.log
+                .log(Level::Warning, "stats", &format!("{}: {e}", path.display()));
+        }
+    }
+
+    /// Publish what replies advertise, for the server workers.
+    fn publish(&self) {
+        let s = self.engine.system_snapshot();
+        let state = SystemState {
+            leap: s.leap,
+            stratum: s.stratum,
+            precision: s.precision,
+            root_delay: NtpShort::from_seconds_f64(s.root_delay),
+            root_dispersion: NtpShort::from_seconds_f64(s.root_dispersion),
+            reference_id: s.refid,
+            reference_timestamp: s.reftime,
+        };
+        let mut g = self
+            .shared
+            .system
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if *g != state {
+            *g = state;
+        }
+    }
+
+    fn retry_unresolved(&mut self) {
+        if self.unresolved.is_empty() {
+            return;
+        }
+        let families = if self.args.ipv4 {
+            Families::V4
+        } else if self.args.ipv6 {
+            Families::V6
+        } else {
+            Families::Both
+        };
+        let keys = startup::trusted_keys(&self.config, None);
+        let mut cfg = self.config.clone();
+        let pending: Vec<usize> = self.unresolved.iter().map(|u| u.index).collect();
+        cfg.associations = pending
+            .iter()
+            .filter_map(|&i| self.config.associations.get(i).cloned())
+            .collect();
+        let (sources, failed) = setup::sources(&cfg, &keys, families, &setup::SystemResolver);
+        for s in sources {
+            self.log.log(
+                Level::Notice,
+                "dns",
+                &format!("resolved a configured name to {}", s.address),
+            );
+            self.add_source(s);
+        }
+        self.unresolved = failed
+            .into_iter()
+            .map(|mut u| {
+                u.index = pending.get(u.index).copied().unwrap_or(u.index);
+                u
+            })
+            .collect();
+    }
+
+    fn handle_control(&mut self, c: ControlDatagram) {
+        self.control_dropped += 1;
+        self.log.log(
+            Level::Debug,
+            "control",
+            &format!(
+                "mode {} datagram from {} not handled",
+                c.data.first().map_or(0, |b| b & 7),
+                c.from
+            ),
+        );
+    }
+
+    /// Sum of every server worker's counters.
+    #[allow(dead_code)]
+    fn totals(&self) -> CounterTotals {
+        CounterTotals::sum(&self.counters)
+    }
+}
+
+thread_local! {
+    /// The association sockets, by server address (the client side is one thread).
+    static SOURCE_SOCKETS: std::cell::RefCell<HashMap<SocketAddr, UdpSocket>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+fn spawn_source_reader(
+    sock: UdpSocket,
+    server: SocketAddr,
+    tx: mpsc::Sender<SourceDatagram>,
+    log: Arc<Logger>,
+) {
+    if let Ok(c) = sock.try_clone() {
+        SOURCE_SOCKETS.with(|m| m.borrow_mut().insert(server, c));
+    }
+    let Ok(sock) = tokio::net::UdpSocket::from_std(sock) else {
+        log.log(
+            Level::Warning,
+            "socket",
+            &format!("cannot register socket for {server}"),
+        );
+        return;
+    };
+    tokio::task::spawn_local(async move {
+        let mut buf = [0u8; 1024];
+        loop {
+            let r = sock
+                .async_io(Interest::READABLE, || {
+                    net::recv_timestamped(sock.as_raw_fd(), &mut buf)
+                })
+                .await;
+            match r {
+                Ok((n, from, ts)) => {
+                    let d = SourceDatagram {
+                        from: from.unwrap_or(server),
+                        bytes: buf[..n.min(buf.len())].to_vec(),
+                        rx: ts.unwrap_or_else(wall_clock),
+                    };
+                    if tx.send(d).await.is_err() {
+                        return;
+                    }
+                }
+                // ICMP port unreachable on a connected socket: the server is down; the reach
+                // register will show it. Keep reading.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+}
+
+/// Single-threaded mode (`--server-threads 0`): serve mode 3 from the client thread.
+fn spawn_inline_server(
+    sock: UdpSocket,
+    shared: Arc<ServerShared>,
+    counters: Arc<WorkerCounters>,
+    ctl: mpsc::Sender<ControlDatagram>,
+) {
+    let local = sock.local_addr().ok();
+    let Ok(sock) = tokio::net::UdpSocket::from_std(sock) else {
+        return;
+    };
+    tokio::task::spawn_local(async move {
+        let start = Instant::now();
+        let mut buf = [0u8; crate::server::RECV_BUF];
+        let mut out = [0u8; MAX_REPLY_LEN];
+        loop {
+            let r = sock
+                .async_io(Interest::READABLE, || {
+                    net::recv_timestamped(sock.as_raw_fd(), &mut buf)
+                })
+                .await;
+            let Ok((n, Some(from), ts)) = r else {
+                continue;
+            };
+            counters.received.fetch_add(1, Ordering::Relaxed);
+            let rx = ts.unwrap_or_else(wall_clock);
+            let data = &buf[..n.min(buf.len())];
+            let system = *shared.system.read().unwrap_or_else(|e| e.into_inner());
+            let table = Arc::clone(&shared.access.read().unwrap_or_else(|e| e.into_inner()));
+            let keys = Arc::clone(&shared.keys.read().unwrap_or_else(|e| e.into_inner()));
+            match classify(
+                data,
+                from,
+                rx,
+                start.elapsed().as_secs_f64(),
+                &table,
+                &system,
+                &shared.limiter,
+                &*keys,
+                &mut out,
+            ) {
+                Verdict::Respond(resp) => {
+                    if let Some(len) = finish(&mut out, resp, wall_clock(), &*keys) {
+                        let _ = sock.try_send_to(&out[..len], from);
+                        counters.replies.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Verdict::Drop(reason) => {
+                    counters.drops[reason.index()].fetch_add(1, Ordering::Relaxed);
+                }
+                Verdict::Forward => {
+                    let d = ControlDatagram {
+                        data: data.to_vec(),
+                        from,
+                        local: local.unwrap_or(from),
+                        rx,
+                    };
+                    if ctl.try_send(d).is_ok() {
+                        counters.forwarded.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        counters.forward_overflow.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// 64 random bits from the kernel (getrandom through /dev/urandom), for the engine seed and
+/// the rate-limit hash key.
+fn random_seed() -> u64 {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_err()
+    {
+        // No urandom (a broken chroot): fall back to time and pid, still unpredictable enough
+        // for poll jitter but logged by the caller's tests via distinct seeds.
+        let t = wall_clock().to_bits();
+        return t ^ (u64::from(std::process::id()) << 32);
+    }
+    u64::from_le_bytes(b)
+}

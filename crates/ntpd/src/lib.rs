@@ -1,0 +1,17 @@
+//! The NTP daemon: a drop-in replacement for classic ntpd 4.2.8 with the same configuration,
+//! command line, files and control protocols.
+//!
+//! Module map: `cli` (classic command line), `files` (drift and pid files, atomic writes),
+//! `log` (classic log lines, rate-limited), `net` (sockets), `server` (the worker hot path),
+//! `startup` (configuration and keys from the filesystem).
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod daemon;
+pub mod files;
+pub mod log;
+pub mod net;
+pub mod privs;
+pub mod server;
+pub mod setup;
+pub mod startup;

@@ -1,0 +1,453 @@
+//! The server hot path: N worker threads, each with its own SO_REUSEPORT socket per local
+//! address, receiving with recvmmsg (kernel receive timestamps) and answering with sendmmsg.
+//! Buffers are allocated once per worker; per packet there is no allocation, no lock and no
+//! system call besides the batch calls. The system state and restrict table are read once per
+//! batch. Mode 6/7 (and symmetric mode 1/2) datagrams are handed to the main thread, which
+//! owns the control responders and the engine.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{
+    recvmmsg, sendmmsg, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrStorage,
+};
+use nix::sys::time::TimeSpec;
+use ntp_core::server::{
+    finish, respond, Access, DropReason, KeyStore, RateLimiter, RequestContext, Response,
+    SystemState, DROP_REASONS, MAX_REPLY_LEN,
+};
+use ntp_wire::{NtpTimestamp, SymmetricKey};
+
+use ntp_conf::RestrictTable;
+
+/// Datagrams per recvmmsg/sendmmsg call.
+pub const BATCH: usize = 32;
+/// Receive buffer per datagram: larger than any valid request (header + extensions + MAC), so
+/// an oversized datagram is seen as such instead of silently truncated into a valid one.
+pub const RECV_BUF: usize = 1024;
+
+/// The trusted keys, shared read-only with the workers.
+#[derive(Debug, Default, Clone)]
+pub struct KeyRing {
+    keys: Vec<SymmetricKey>,
+}
+
+impl KeyRing {
+    /// From trusted keys.
+    pub fn new(keys: Vec<SymmetricKey>) -> Self {
+        KeyRing { keys }
+    }
+}
+
+impl KeyStore for KeyRing {
+    fn trusted_key(&self, key_id: u32) -> Option<&SymmetricKey> {
+        self.keys.iter().find(|k| k.id == key_id)
+    }
+}
+
+/// State shared by the main thread (writer) and the workers (readers, once per batch).
+#[derive(Debug)]
+pub struct ServerShared {
+    /// What replies advertise.
+    pub system: RwLock<SystemState>,
+    /// The restrict table.
+    pub access: RwLock<Arc<RestrictTable>>,
+    /// Trusted keys for authenticated clients.
+    pub keys: RwLock<Arc<KeyRing>>,
+    /// Set to stop the workers.
+    pub shutdown: AtomicBool,
+    /// The rate-limit table, one for all workers (`discard` settings, keyed hash).
+    pub limiter: RateLimiter,
+}
+
+/// Per-worker counters, written only by their worker (relaxed atomics: no contention) and
+/// summed by the main thread when ntpq/ntpdc/metrics ask.
+#[derive(Debug, Default)]
+pub struct WorkerCounters {
+    /// Datagrams received.
+    pub received: AtomicU64,
+    /// Mode 4 replies sent.
+    pub replies: AtomicU64,
+    /// RATE KoDs sent.
+    pub kods: AtomicU64,
+    /// Crypto-NAKs sent.
+    pub naks: AtomicU64,
+    /// Datagrams handed to the main thread (modes 1, 2, 6, 7).
+    pub forwarded: AtomicU64,
+    /// Datagrams dropped because the main thread's queue was full.
+    pub forward_overflow: AtomicU64,
+    /// Send errors.
+    pub send_errors: AtomicU64,
+    /// Drops by reason ([`DropReason::index`]).
+    pub drops: [AtomicU64; DROP_REASONS],
+}
+
+/// Sums of every worker's counters.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CounterTotals {
+    /// Datagrams received.
+    pub received: u64,
+    /// Replies sent.
+    pub replies: u64,
+    /// KoDs sent.
+    pub kods: u64,
+    /// Crypto-NAKs sent.
+    pub naks: u64,
+    /// Forwarded to the main thread.
+    pub forwarded: u64,
+    /// Dropped for a full queue.
+    pub forward_overflow: u64,
+    /// Send errors.
+    pub send_errors: u64,
+    /// Drops by reason.
+    pub drops: [u64; DROP_REASONS],
+}
+
+impl CounterTotals {
+    /// Sum a set of workers' counters.
+    pub fn sum(workers: &[Arc<WorkerCounters>]) -> Self {
+        let mut t = CounterTotals::default();
+        for w in workers {
+            let ld = |a: &AtomicU64| a.load(Ordering::Relaxed);
+            t.received += ld(&w.received);
+            t.replies += ld(&w.replies);
+            t.kods += ld(&w.kods);
+            t.naks += ld(&w.naks);
+            t.forwarded += ld(&w.forwarded);
+            t.forward_overflow += ld(&w.forward_overflow);
+            t.send_errors += ld(&w.send_errors);
+            for (i, d) in w.drops.iter().enumerate() {
+                t.drops[i] += ld(d);
+            }
+        }
+        t
+    }
+
+    /// All drops.
+    pub fn dropped(&self) -> u64 {
+        self.drops.iter().sum::<u64>() + self.forward_overflow
+    }
+}
+
+/// A datagram the main thread must handle (mode 6/7 control, mode 1/2 symmetric).
+#[derive(Debug, Clone)]
+pub struct ControlDatagram {
+    /// The datagram.
+    pub data: Vec<u8>,
+    /// Its source.
+    pub from: SocketAddr,
+    /// The local address it arrived on (loopback test for mode 7 policy).
+    pub local: SocketAddr,
+    /// Receive timestamp.
+    pub rx: NtpTimestamp,
+}
+
+/// The wall clock as an NTP timestamp (clock_gettime(CLOCK_REALTIME) through std).
+pub fn wall_clock() -> NtpTimestamp {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => NtpTimestamp::from_unix(d.as_secs() as i64, d.subsec_nanos()),
+        Err(e) => {
+            let d = e.duration();
+            NtpTimestamp::from_unix(-(d.as_secs() as i64) - 1, 1_000_000_000 - d.subsec_nanos())
+        }
+    }
+}
+
+fn monotonic_secs(start: std::time::Instant) -> f64 {
+    start.elapsed().as_secs_f64()
+}
+
+/// Where a worker hands control datagrams.
+pub type ForwardSender = tokio::sync::mpsc::Sender<ControlDatagram>;
+
+struct Pending {
+    len: usize,
+    from: Option<SockaddrStorage>,
+    rx: NtpTimestamp,
+    kernel_ts: bool,
+}
+
+/// Run one worker until `shared.shutdown` is set. `sockets` are this worker's SO_REUSEPORT
+/// sockets, one per local address.
+pub fn run_worker(
+    sockets: Vec<UdpSocket>,
+    shared: Arc<ServerShared>,
+    counters: Arc<WorkerCounters>,
+    forward: Option<ForwardSender>,
+) {
+    let start = std::time::Instant::now();
+    let mut bufs = vec![[0u8; RECV_BUF]; BATCH];
+    let mut outs = vec![[0u8; MAX_REPLY_LEN]; BATCH];
+    let mut responses: Vec<(usize, Response)> = Vec::with_capacity(BATCH);
+    let mut pending: Vec<Pending> = Vec::with_capacity(BATCH);
+    let mut recv_headers =
+        MultiHeaders::<SockaddrStorage>::preallocate(BATCH, Some(nix::cmsg_space!(TimeSpec)));
+    let mut send_headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+    let locals: Vec<SocketAddr> = sockets
+        .iter()
+        .map(|s| {
+            s.local_addr()
+                .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+        })
+        .collect();
+
+    while !shared.shutdown.load(Ordering::Relaxed) {
+        let mut fds: Vec<PollFd<'_>> = sockets
+            .iter()
+            .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN))
+            .collect();
+        match poll(&mut fds, PollTimeout::from(200u16)) {
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(Errno::EINTR) => continue,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        }
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        for (si, sock) in sockets.iter().enumerate() {
+            if !ready[si] {
+                continue;
+            }
+            // Drain this socket batch by batch.
+            loop {
+                pending.clear();
+                {
+                    let mut iovs: Vec<[IoSliceMut<'_>; 1]> =
+                        bufs.iter_mut().map(|b| [IoSliceMut::new(b)]).collect();
+                    let res = recvmmsg(
+                        sock.as_raw_fd(),
+                        &mut recv_headers,
+                        iovs.iter_mut(),
+                        MsgFlags::MSG_DONTWAIT,
+                        None,
+                    );
+                    let msgs = match res {
+                        Ok(m) => m,
+                        Err(_) => break,
+                    };
+                    for m in msgs {
+                        let mut rx = None;
+                        if let Ok(cm) = m.cmsgs() {
+                            for c in cm {
+                                if let ControlMessageOwned::ScmTimestampns(ts) = c {
+                                    rx = Some(NtpTimestamp::from_unix(
+                                        ts.tv_sec(),
+                                        ts.tv_nsec() as u32,
+                                    ));
+                                }
+                            }
+                        }
+                        pending.push(Pending {
+                            len: m.bytes,
+                            from: m.address,
+                            kernel_ts: rx.is_some(),
+                            rx: rx.unwrap_or(NtpTimestamp::ZERO),
+                        });
+                    }
+                }
+                if pending.is_empty() {
+                    break;
+                }
+                let n = pending.len();
+                // User-space fallback timestamp, one clock read for the batch.
+                if pending.iter().any(|p| !p.kernel_ts) {
+                    let now = wall_clock();
+                    for p in pending.iter_mut().filter(|p| !p.kernel_ts) {
+                        p.rx = now;
+                    }
+                }
+                let system = *shared.system.read().unwrap_or_else(|e| e.into_inner());
+                let access = Arc::clone(&shared.access.read().unwrap_or_else(|e| e.into_inner()));
+                let keys = Arc::clone(&shared.keys.read().unwrap_or_else(|e| e.into_inner()));
+                let now_mono = monotonic_secs(start);
+                counters.received.fetch_add(n as u64, Ordering::Relaxed);
+                responses.clear();
+                for (i, p) in pending.iter().enumerate() {
+                    let Some(from) = p.from.as_ref().and_then(sockaddr_to_std) else {
+                        counters.drops[DropReason::Malformed.index()]
+                            .fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    };
+                    let data = &bufs[i][..p.len.min(RECV_BUF)];
+                    match classify(
+                        data,
+                        from,
+                        p.rx,
+                        now_mono,
+                        &access,
+                        &system,
+                        &shared.limiter,
+                        &*keys,
+                        &mut outs[i],
+                    ) {
+                        Verdict::Respond(r) => responses.push((i, r)),
+                        Verdict::Drop(reason) => {
+                            counters.drops[reason.index()].fetch_add(1, Ordering::Relaxed);
+                        }
+                        Verdict::Forward => match &forward {
+                            Some(tx) => {
+                                let d = ControlDatagram {
+                                    data: data.to_vec(),
+                                    from,
+                                    local: locals[si],
+                                    rx: p.rx,
+                                };
+                                if tx.try_send(d).is_ok() {
+                                    counters.forwarded.fetch_add(1, Ordering::Relaxed);
+                                } else {
+                                    counters.forward_overflow.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                            None => {
+                                counters.drops[DropReason::BadMode.index()]
+                                    .fetch_add(1, Ordering::Relaxed);
+                            }
+                        },
+                    }
+                }
+                if !responses.is_empty() {
+                    send_batch(
+                        sock,
+                        &mut send_headers,
+                        &pending,
+                        &responses,
+                        &mut outs,
+                        &*keys,
+                        &counters,
+                    );
+                }
+                if n < BATCH {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn send_batch(
+    sock: &UdpSocket,
+    headers: &mut MultiHeaders<SockaddrStorage>,
+    pending: &[Pending],
+    responses: &[(usize, Response)],
+    outs: &mut [[u8; MAX_REPLY_LEN]],
+    keys: &impl KeyStore,
+    counters: &WorkerCounters,
+) {
+    // The transmit timestamp: one clock read, as late as possible, for the whole batch.
+    let tx = wall_clock();
+    let mut lens = [0usize; BATCH];
+    let mut addrs: Vec<Option<SockaddrStorage>> = Vec::with_capacity(responses.len());
+    let mut idx = Vec::with_capacity(responses.len());
+    for &(i, r) in responses {
+        if let Some(len) = finish(&mut outs[i], r, tx, keys) {
+            lens[i] = len;
+            addrs.push(pending[i].from);
+            idx.push(i);
+            match r {
+                Response::Kod { .. } => counters.kods.fetch_add(1, Ordering::Relaxed),
+                Response::CryptoNak { .. } => counters.naks.fetch_add(1, Ordering::Relaxed),
+                _ => counters.replies.fetch_add(1, Ordering::Relaxed),
+            };
+        }
+    }
+    let iovs: Vec<[IoSlice<'_>; 1]> = idx
+        .iter()
+        .map(|&i| [IoSlice::new(&outs[i][..lens[i]])])
+        .collect();
+    let mut sent = 0;
+    while sent < iovs.len() {
+        match sendmmsg(
+            sock.as_raw_fd(),
+            headers,
+            iovs[sent..].iter(),
+            &addrs[sent..],
+            [],
+            MsgFlags::empty(),
+        ) {
+            Ok(r) => {
+                let k = r.count();
+                if k == 0 {
+                    break;
+                }
+                sent += k;
+            }
+            Err(Errno::EINTR) => continue,
+            Err(_) => {
+                // Skip the datagram that failed (e.g. an unreachable destination) and go on.
+                counters.send_errors.fetch_add(1, Ordering::Relaxed);
+                sent += 1;
+            }
+        }
+    }
+}
+
+/// What to do with one datagram that arrived on a server socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Answer it (mode 3): the reply is in the output buffer; complete it with `finish`.
+    Respond(Response),
+    /// Hand it to the main thread (modes 1, 2, 6, 7).
+    Forward,
+    /// Drop it, counted under this reason.
+    Drop(DropReason),
+}
+
+/// Classify one datagram from `from` and, for mode 3, answer it into `out`. Shared by the
+/// worker threads and the single-threaded mode.
+#[allow(clippy::too_many_arguments)]
+pub fn classify(
+    data: &[u8],
+    from: SocketAddr,
+    rx: NtpTimestamp,
+    now_mono: f64,
+    table: &RestrictTable,
+    system: &SystemState,
+    limiter: &RateLimiter,
+    keys: &impl KeyStore,
+    out: &mut [u8],
+) -> Verdict {
+    let access = Access::from_bits(table.lookup(from).flags.bits());
+    match data.first().map(|b| b & 7) {
+        Some(3) => {
+            let ctx = RequestContext {
+                from: from.ip(),
+                from_port: from.port(),
+                access,
+                receive_timestamp: rx,
+                now_mono,
+            };
+            match respond(data, &ctx, system, Some(limiter), keys, out) {
+                Response::Drop(reason) => Verdict::Drop(reason),
+                r => Verdict::Respond(r),
+            }
+        }
+        Some(1 | 2 | 6 | 7) if access.contains(Access::IGNORE) => {
+            Verdict::Drop(DropReason::Ignored)
+        }
+        Some(1 | 2 | 6 | 7) => Verdict::Forward,
+        Some(_) => Verdict::Drop(DropReason::BadMode),
+        None => Verdict::Drop(DropReason::Malformed),
+    }
+}
+
+/// Convert a received address to std.
+pub fn sockaddr_to_std(s: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = s.as_sockaddr_in() {
+        Some(SocketAddr::from((v4.ip(), v4.port())))
+    } else {
+        s.as_sockaddr_in6()
+            .map(|v6| SocketAddr::from((IpAddr::V6(v6.ip()), v6.port())))
+    }
+}
