@@ -89,7 +89,7 @@ pub struct Args {
     /// Trusted key number (repeatable).
     #[arg(short = 't', long = "trustedkey", value_name = "KEY")]
     pub trustedkey: Vec<u32>,
-    /// Run as user[:group] after start-up.
+    /// Run as `user[:group]` after start-up.
     #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]")]
     pub user: Option<String>,
     /// Interval in seconds between interface scans.

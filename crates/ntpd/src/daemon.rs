@@ -68,8 +68,6 @@ struct Daemon {
     engine: Engine,
     shared: Arc<ServerShared>,
     counters: Vec<Arc<WorkerCounters>>,
-    /// Sockets to answer control datagrams from, by local address.
-    reply_sockets: HashMap<SocketAddr, UdpSocket>,
     observe_only: bool,
     clock: Option<ntp_clock::KernelClock>,
     drift_path: Option<PathBuf>,
@@ -255,7 +253,6 @@ fn run(args: Args) -> Result<(), String> {
         engine,
         shared: Arc::clone(&shared),
         counters,
-        reply_sockets,
         observe_only,
         clock,
         drift_path,

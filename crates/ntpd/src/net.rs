@@ -119,39 +119,6 @@ pub fn udp_socket(addr: SocketAddr, opts: SocketOptions) -> std::io::Result<UdpS
     Ok(UdpSocket::from(fd))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_detection() {
-        assert!(is_loopback(&"127.0.0.5".parse().unwrap()));
-        assert!(is_loopback(&"::1".parse().unwrap()));
-        assert!(is_loopback(&"::ffff:127.0.0.1".parse().unwrap()));
-        assert!(!is_loopback(&"10.0.0.1".parse().unwrap()));
-    }
-
-    #[test]
-    fn local_addresses_include_loopback() {
-        let a = local_addresses(Families::V4);
-        assert!(a.iter().any(is_loopback), "{a:?}");
-        assert!(a.iter().all(IpAddr::is_ipv4));
-    }
-
-    #[test]
-    fn two_reuseport_sockets_share_an_address() {
-        let opts = SocketOptions {
-            reuse_port: true,
-            timestamps: true,
-            nonblocking: true,
-        };
-        let a = udp_socket("127.0.0.1:0".parse().unwrap(), opts).unwrap();
-        let port = a.local_addr().unwrap().port();
-        let b = udp_socket(SocketAddr::from(([127, 0, 0, 1], port)), opts).unwrap();
-        assert_eq!(b.local_addr().unwrap().port(), port);
-    }
-}
-
 /// Receive one datagram with its kernel receive timestamp (SO_TIMESTAMPNS), non-blocking.
 ///
 /// # Errors
@@ -204,4 +171,37 @@ pub fn client_socket(server: SocketAddr) -> std::io::Result<UdpSocket> {
     )?;
     s.connect(server)?;
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_detection() {
+        assert!(is_loopback(&"127.0.0.5".parse().unwrap()));
+        assert!(is_loopback(&"::1".parse().unwrap()));
+        assert!(is_loopback(&"::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!is_loopback(&"10.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn local_addresses_include_loopback() {
+        let a = local_addresses(Families::V4);
+        assert!(a.iter().any(is_loopback), "{a:?}");
+        assert!(a.iter().all(IpAddr::is_ipv4));
+    }
+
+    #[test]
+    fn two_reuseport_sockets_share_an_address() {
+        let opts = SocketOptions {
+            reuse_port: true,
+            timestamps: true,
+            nonblocking: true,
+        };
+        let a = udp_socket("127.0.0.1:0".parse().unwrap(), opts).unwrap();
+        let port = a.local_addr().unwrap().port();
+        let b = udp_socket(SocketAddr::from(([127, 0, 0, 1], port)), opts).unwrap();
+        assert_eq!(b.local_addr().unwrap().port(), port);
+    }
 }
