@@ -1,0 +1,2 @@
+//! ntpdate library (being written).
+#![forbid(unsafe_code)]

@@ -1,0 +1,4 @@
+//! ntpdate binary (being written).
+#![forbid(unsafe_code)]
+
+fn main() {}
