@@ -152,7 +152,11 @@ fn fuzz(args: &[String]) -> Result<(), String> {
     for t in &targets {
         let corpus = root().join("fuzz/corpus").join(t);
         std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
-        seed_from_vectors(&corpus)?;
+        if t.starts_with("conf") {
+            seed_from_configs(&corpus)?;
+        } else {
+            seed_from_vectors(&corpus)?;
+        }
         let seeds = root().join("fuzz/seeds").join(t);
         let mut cmd = cargo();
         // cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets the one stable toolchain here
@@ -195,6 +199,30 @@ fn seed_from_vectors(corpus: &Path) -> Result<(), String> {
             let path = corpus.join(format!("vector-{n:04}"));
             std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
             n += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Seed a corpus with every configuration the project carries: the examples, the Debian files
+/// and the broken-config corpus.
+fn seed_from_configs(corpus: &Path) -> Result<(), String> {
+    let mut n = 0usize;
+    for dir in [
+        "docs/examples",
+        "crates/ntp-conf/tests/data",
+        "crates/ntp-conf/tests/broken",
+    ] {
+        let Ok(rd) = std::fs::read_dir(root().join(dir)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_file() {
+                let dst = corpus.join(format!("config-{n:04}"));
+                std::fs::copy(&p, &dst).map_err(|e| format!("{}: {e}", p.display()))?;
+                n += 1;
+            }
         }
     }
     Ok(())
