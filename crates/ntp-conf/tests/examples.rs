@@ -19,6 +19,7 @@ fn installed() -> MapLoader {
     let mut l = MapLoader::new()
         .with_dir("/var/lib/ntp")
         .with_dir("/var/log/ntpstats")
+        .with_dir("/tmp")
         .with_file("/etc/ntp.keys", &read("keys.keys"));
     for name in example_names() {
         l = l.with_file(&name, &read(&name));
