@@ -6,12 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod setup;
 mod tidy;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  test                           install the interop peers (setup), then cargo test --workspace
+  setup                          install what the tests need: NTPsec, chrony (unpacked), tshark,
+                                 ntplib (as root; services are kept from starting)
   ci [--no-test]                 fmt check, clippy -D warnings, tests, doc build, tidy
   fuzz <TARGET|all> [--seconds N] run cargo-fuzz target(s) for N seconds each (default 60)
   fuzz-list                      list the fuzz targets
@@ -22,6 +26,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(args.iter().any(|a| a == "--no-test")),
+        Some("setup") => setup::run(&root()),
+        Some("test") => setup::run(&root()).and_then(|()| {
+            run(
+                "cargo test",
+                cargo().args(["test", "--workspace"]).args(&args[1..]),
+            )
+        }),
         Some("fuzz") => fuzz(&args[1..]),
         Some("fuzz-list") => fuzz_targets().map(|t| {
             for name in t {

@@ -119,6 +119,13 @@ pub struct Args {
     /// Server worker threads (default: one per core; 0 serves from the main thread).
     #[arg(long = "server-threads", value_name = "N")]
     pub server_threads: Option<usize>,
+    /// Seconds between drift-file saves (classic: 3600); our extension, for tests.
+    #[arg(
+        long = "drift-save-interval",
+        value_name = "SECS",
+        default_value_t = 3600.0
+    )]
+    pub drift_save_interval: f64,
     /// Refuse to run as root when no -u user is given.
     #[arg(long = "require-drop")]
     pub require_drop: bool,

@@ -54,7 +54,11 @@ pub fn engine_config(
         allow_large_first_step: args.panicgate || args.force_step_once,
         never_step: false,
         initial_frequency: drift_ppm.or(t.freq),
-        drift_save_interval: d.drift_save_interval,
+        drift_save_interval: if args.drift_save_interval > 0.0 {
+            args.drift_save_interval
+        } else {
+            d.drift_save_interval
+        },
         drift_save_threshold: config
             .driftfile
             .as_ref()

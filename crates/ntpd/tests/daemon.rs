@@ -3,121 +3,13 @@
 //! synchronises to an upstream and serves its stratum + 1, and saves the drift file on SIGTERM.
 //! Every daemon here runs with `disable ntp`, so the host clock is never touched.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use ntp_wire::{LeapIndicator, Mode, NtpHeader, NtpTimestamp, RefId};
+use std::process::Command;
+use std::time::Duration;
 
-struct Daemon {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-fn free_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.local_addr().unwrap().port()
-}
-
-impl Daemon {
-    fn start(tag: &str, config: &str) -> Daemon {
-        let dir = std::env::temp_dir().join(format!("ntpd-e2e-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let conf = dir.join("ntp.conf");
-        std::fs::write(&conf, config.replace("$DIR", dir.to_str().unwrap())).unwrap();
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_ntpd"))
-            .args([
-                "-n",
-                "-c",
-                conf.to_str().unwrap(),
-                "--port",
-                &port.to_string(),
-                "-4",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ntpd");
-        let d = Daemon { child, port, dir };
-        // Wait until it answers.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if query_from("127.0.0.1", d.port, Duration::from_millis(200)).is_some() {
-                return d;
-            }
-        }
-        panic!("ntpd did not start answering on port {}", d.port);
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        )
-        .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "ntpd did not exit on SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn request(xmt: u64) -> [u8; 48] {
-    NtpHeader {
-        leap: LeapIndicator::Unsynchronized,
-        version: 4,
-        mode: Mode::Client,
-        transmit_timestamp: NtpTimestamp::from_bits(xmt),
-        ..NtpHeader::default()
-    }
-    .to_bytes()
-}
-
-/// One client query from `src` (a loopback address) to the daemon; `None` on timeout.
-fn query_from(src: &str, port: u16, timeout: Duration) -> Option<(NtpHeader, usize)> {
-    let s = UdpSocket::bind((src, 0)).unwrap();
-    s.set_read_timeout(Some(timeout)).unwrap();
-    let xmt = 0x0123_4567_89ab_cdef ^ u64::from(port);
-    s.send_to(&request(xmt), SocketAddr::from(([127, 0, 0, 1], port)))
-        .unwrap();
-    let mut buf = [0u8; 512];
-    let (n, _) = s.recv_from(&mut buf).ok()?;
-    let h = NtpHeader::decode(&buf[..n]).ok()?;
-    assert_eq!(
-        h.origin_timestamp.to_bits(),
-        xmt,
-        "origin must echo our transmit"
-    );
-    Some((h, n))
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    panic!("timed out waiting for {what}");
-}
+use common::{query_from, wait_for, Daemon};
+use ntp_wire::{LeapIndicator, Mode, RefId};
 
 const BASE: &str = "disable ntp\ndriftfile $DIR/ntp.drift\n";
 
