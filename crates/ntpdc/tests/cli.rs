@@ -1,0 +1,449 @@
+//! Behaviour of the command line and the built-ins, with a scripted server: fallbacks, prompts,
+//! errors, JSON, interactive mode.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use ntp_wire::mode7::{LFp, RequestMacLayout};
+use ntp_wire::{MacAlgorithm, SymmetricKey};
+use ntpdc::{Family, Io};
+
+/// Answers each request with a function of the request.
+struct Scripted<F: FnMut(&[u8]) -> Vec<Vec<u8>>> {
+    answer: F,
+    pending: VecDeque<Vec<u8>>,
+    sent: Vec<Vec<u8>>,
+    commands: VecDeque<String>,
+    secrets: VecDeque<String>,
+    terminal: bool,
+    out: String,
+    err: String,
+}
+
+fn scripted<F: FnMut(&[u8]) -> Vec<Vec<u8>>>(answer: F) -> Scripted<F> {
+    Scripted {
+        answer,
+        pending: VecDeque::new(),
+        sent: Vec::new(),
+        commands: VecDeque::new(),
+        secrets: VecDeque::new(),
+        terminal: false,
+        out: String::new(),
+        err: String::new(),
+    }
+}
+
+impl<F: FnMut(&[u8]) -> Vec<Vec<u8>>> Io for Scripted<F> {
+    fn resolve(&mut self, host: &str, family: Family) -> Option<IpAddr> {
+        let a: IpAddr = match host {
+            "localhost" => "127.0.0.1".parse().ok()?,
+            h => h.parse().ok()?,
+        };
+        match family {
+            Family::V6 if a.is_ipv4() => None,
+            _ => Some(a),
+        }
+    }
+    fn reverse(&mut self, addr: IpAddr) -> Option<String> {
+        (addr == IpAddr::from([127, 0, 0, 1])).then(|| "localhost".into())
+    }
+    fn connect(&mut self, _addr: IpAddr, _port: u16) -> Result<(), String> {
+        Ok(())
+    }
+    fn send(&mut self, datagram: &[u8]) -> Result<(), String> {
+        self.sent.push(datagram.to_vec());
+        self.pending = (self.answer)(datagram).into();
+        Ok(())
+    }
+    fn recv(&mut self, _timeout: Duration) -> Option<Vec<u8>> {
+        self.pending.pop_front()
+    }
+    fn now(&mut self) -> LFp {
+        LFp(0xeeb2_2828_0000_0000)
+    }
+    fn utc_offset(&mut self, _unix: i64) -> i64 {
+        0
+    }
+    fn read_command(&mut self) -> Option<String> {
+        self.commands.pop_front()
+    }
+    fn read_secret(&mut self, _prompt: &str, _echo: bool) -> Option<String> {
+        self.secrets.pop_front()
+    }
+    fn is_terminal(&mut self) -> bool {
+        self.terminal
+    }
+    fn stdout(&mut self, text: &str) {
+        self.out.push_str(text);
+    }
+    fn stderr(&mut self, text: &str) {
+        self.err.push_str(text);
+    }
+}
+
+fn args(s: &[&str]) -> Vec<String> {
+    s.iter().map(|a| a.to_string()).collect()
+}
+
+fn vector(name: &str) -> (Vec<Vec<u8>>, String) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/vectors/classic-4.2.8")
+        .join(name);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("datagrams.json")).unwrap())
+            .unwrap();
+    let responses = json["datagrams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["dir"] == "response")
+        .map(|d| {
+            let h = d["payload_hex"].as_str().unwrap();
+            (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+                .collect()
+        })
+        .collect();
+    (
+        responses,
+        std::fs::read_to_string(dir.join("stdout.txt")).unwrap(),
+    )
+}
+
+fn error_reply(req: &[u8], err: u8) -> Vec<u8> {
+    vec![0x97, 0, req[2], req[3], err << 4, 0, 0, 0]
+}
+
+#[test]
+fn old_server_gets_implementation_2_and_the_same_report() {
+    let (responses, stdout) = vector("ntpdc-c-sysinfo");
+    // An old daemon: refuses implementation 3, answers 2 with the 56-octet item.
+    let mut io = scripted(move |req| {
+        if req[2] == 3 {
+            return vec![error_reply(req, 1)];
+        }
+        let mut r = responses[0][..8 + 56].to_vec();
+        r[2] = 2;
+        r[7] = 56;
+        vec![r]
+    });
+    assert_eq!(
+        ntpdc::run(&args(&["-c", "sysinfo", "127.0.0.1"]), &mut io),
+        0
+    );
+    assert_eq!(io.out, stdout);
+    assert_eq!(io.err, "");
+    assert_eq!(io.sent.len(), 2);
+    assert_eq!((io.sent[0][2], io.sent[1][2]), (3, 2));
+}
+
+#[test]
+fn format_errors_print_the_classic_warnings() {
+    let mut io = scripted(|req| vec![error_reply(req, 3)]);
+    ntpdc::run(&args(&["-c", "sysstats", "127.0.0.1"]), &mut io);
+    assert_eq!(
+        io.err,
+        "***Warning changing to older implementation\n\
+         ***Warning changing the request packet size from 160 to 48\n\
+         ***Server reports a format error in the received packet (shouldn't happen)\n"
+    );
+    let lens: Vec<usize> = io.sent.iter().map(Vec::len).collect();
+    assert_eq!(lens, vec![192, 160, 48]);
+}
+
+#[test]
+fn server_errors_print_classic_messages() {
+    for (err, msg) in [
+        (2, "***Server doesn't implement this request\n"),
+        (4, "***Server reports data not found\n"),
+        (7, "***Permission denied\n"),
+        (9, "***Server returns unknown error code 9\n"),
+    ] {
+        let mut io = scripted(move |req| vec![error_reply(req, err)]);
+        ntpdc::run(&args(&["-c", "iostats", "127.0.0.1"]), &mut io);
+        assert_eq!(io.err, msg);
+        assert_eq!(io.out, "");
+    }
+}
+
+#[test]
+fn incomplete_response_is_reported() {
+    let mut io = scripted(|req| {
+        let mut frag = vec![0xd7, 0, req[2], req[3], 0, 1, 0, 56];
+        frag.resize(8 + 56, 0);
+        vec![frag]
+    });
+    ntpdc::run(&args(&["-c", "reslist", "127.0.0.1"]), &mut io);
+    assert_eq!(
+        io.err,
+        "127.0.0.1: timed out with incomplete data\n***Response from server was incomplete\n"
+    );
+}
+
+#[test]
+fn authenticated_command_prompts_for_key_and_password() {
+    let (responses, stdout) = vector("ntpdc-c-ifstats-auth");
+    let mut io = scripted(move |_| responses.clone());
+    io.secrets = VecDeque::from(vec!["1".to_string(), "vectorkey1".to_string()]);
+    ntpdc::run(&args(&["-c", "ifstats", "127.0.0.1"]), &mut io);
+    assert_eq!(io.err, "Keyid: MD5 Password: ");
+    assert_eq!(io.out, stdout);
+    let req = &io.sent[0];
+    let layout = RequestMacLayout::client(0, 0, 16).unwrap();
+    assert_eq!(req.len(), 212);
+    let key = SymmetricKey::new(1, MacAlgorithm::Md5, b"vectorkey1");
+    assert!(key.verify(layout.covered(req).unwrap(), layout.digest(req).unwrap()));
+    // The timestamp is now + the 20 ms default delay.
+    assert_eq!(
+        layout.tstamp(req),
+        Some(LFp(0xeeb2_2828_0000_0000 + 0x051e_b852))
+    );
+}
+
+#[test]
+fn empty_password_sends_nothing() {
+    let mut io = scripted(|_| panic!("nothing may be sent"));
+    io.secrets = VecDeque::from(vec!["3".to_string()]);
+    ntpdc::run(&args(&["-c", "ifstats", "127.0.0.1"]), &mut io);
+    assert_eq!(io.err, "Keyid: MD5 Password: Invalid password\n");
+}
+
+#[test]
+fn keyid_zero_sends_authenticated_commands_without_mac() {
+    let mut io = scripted(|req| vec![error_reply(req, 7)]);
+    ntpdc::run(
+        &args(&["-c", "keyid 0", "-c", "ifstats", "127.0.0.1"]),
+        &mut io,
+    );
+    assert_eq!(io.sent[0].len(), 192);
+    assert_eq!(io.sent[0][1], 0);
+    assert_eq!(io.err, "***Permission denied\n");
+}
+
+#[test]
+fn builtins_report_their_settings() {
+    let mut io = scripted(|_| Vec::new());
+    let cmds = [
+        "keyid",
+        "keyid 5",
+        "keyid",
+        "keytype",
+        "keytype sha1",
+        "keytype",
+        "keytype nope",
+        "delay",
+        "delay 100",
+        "delay",
+        "timeout",
+        "timeout 1500",
+        "timeout",
+        "hostnames",
+        "hostnames no",
+        "hostnames",
+        "host",
+        "debug",
+        "debug more",
+    ];
+    let mut a = Vec::new();
+    for c in cmds {
+        a.push("-c".to_string());
+        a.push(c.to_string());
+    }
+    a.push("127.0.0.1".into());
+    ntpdc::run(&a, &mut io);
+    assert_eq!(
+        io.out,
+        "no keyid defined\n\
+         keyid is 5\n\
+         keytype is MD5 with 16 octet digests\n\
+         keytype is SHA1 with 20 octet digests\n\
+         keytype must be 'md5' or a digest type provided by OpenSSL\n\
+         delay 20 ms\n\
+         delay 100 ms\n\
+         primary timeout 5000 ms\n\
+         primary timeout 1500 ms\n\
+         hostnames being shown\n\
+         hostnames not being shown\n\
+         current host is 127.0.0.1\n\
+         debug level is 0\n\
+         debug level set to 1\n"
+    );
+    assert_eq!(io.err, "");
+}
+
+#[test]
+fn unknown_ambiguous_and_malformed_commands() {
+    let mut io = scripted(|_| Vec::new());
+    ntpdc::run(
+        &args(&[
+            "-c",
+            "bogus",
+            "-c",
+            "s",
+            "-c",
+            "showpeer",
+            "-c",
+            "timeout x",
+            "-c",
+            "reslist -5",
+            "127.0.0.1",
+        ]),
+        &mut io,
+    );
+    assert_eq!(
+        io.err,
+        "***Command `bogus' unknown\n\
+         ***Command `s' ambiguous\n\
+         usage: showpeer [ -4|-6 ] peer_address [ peer2_addr ] [ peer3_addr ] [ peer4_addr ]\n\
+         ***Illegal integer value x\n\
+         ***Version must be either 4 or 6\n"
+    );
+    assert!(io.sent.is_empty());
+}
+
+#[test]
+fn unique_prefix_runs_the_command() {
+    let (responses, stdout) = vector("ntpdc-c-timerstats");
+    let mut io = scripted(move |_| responses.clone());
+    ntpdc::run(&args(&["-c", "timer", "127.0.0.1"]), &mut io);
+    assert_eq!(io.out, stdout);
+}
+
+#[test]
+fn help_lists_commands_and_explains_one() {
+    let mut io = scripted(|_| Vec::new());
+    ntpdc::run(
+        &args(&["-c", "help", "-c", "help sysinfo", "127.0.0.1"]),
+        &mut io,
+    );
+    assert!(io.out.starts_with("ntpdc commands:\n"));
+    assert!(io.out.contains("sysinfo"));
+    assert!(io
+        .out
+        .ends_with("function: display local server information\nusage: sysinfo\n"));
+    // 14 characters is the longest name ("untrustedkey" and friends fit), 5 columns of 15.
+    let first_row = io.out.lines().nth(1).unwrap();
+    assert!(first_row.starts_with("addpeer"), "{first_row}");
+}
+
+#[test]
+fn state_changing_commands_are_refused() {
+    let mut io = scripted(|_| panic!("nothing may be sent"));
+    ntpdc::run(&args(&["-c", "readkeys", "127.0.0.1"]), &mut io);
+    assert_eq!(
+        io.err,
+        "***This ntpdc only reads: the command is not supported\n"
+    );
+}
+
+#[test]
+fn several_hosts_get_a_banner_each() {
+    let (responses, _) = vector("ntpdc-c-loopinfo");
+    let mut io = scripted(move |_| responses.clone());
+    ntpdc::run(
+        &args(&["-c", "loopinfo oneline", "127.0.0.1", "127.0.0.2"]),
+        &mut io,
+    );
+    let line = "offset +0.000000, frequency +0.000, time_const 0, watchdog 46\n";
+    assert_eq!(
+        io.out,
+        format!("--- 127.0.0.1 ---\n{line}--- 127.0.0.2 ---\n{line}")
+    );
+}
+
+#[test]
+fn short_options_add_peer_commands_in_classic_order() {
+    let mut io = scripted(|req| vec![error_reply(req, 4)]);
+    ntpdc::run(&args(&["-snpl", "127.0.0.1"]), &mut io);
+    let codes: Vec<u8> = io.sent.iter().map(|r| r[3]).collect();
+    // listpeers (0), peers (1), dmpeers (1).
+    assert_eq!(codes, vec![0, 1, 1]);
+}
+
+#[test]
+fn interactive_mode_prompts_and_quits() {
+    let (responses, stdout) = vector("ntpdc-c-iostats");
+    let mut io = scripted(move |_| responses.clone());
+    io.commands = VecDeque::from(vec![
+        "iostats\n".to_string(),
+        "quit\n".into(),
+        "sysinfo\n".into(),
+    ]);
+    ntpdc::run(&args(&["-i", "127.0.0.1"]), &mut io);
+    assert_eq!(io.out, format!("ntpdc> {stdout}ntpdc> "));
+    assert_eq!(io.sent.len(), 1);
+}
+
+#[test]
+fn commands_from_a_pipe_run_without_prompt() {
+    let (responses, stdout) = vector("ntpdc-c-iostats");
+    let mut io = scripted(move |_| responses.clone());
+    io.commands = VecDeque::from(vec!["iostats\n".to_string()]);
+    ntpdc::run(&args(&["127.0.0.1"]), &mut io);
+    assert_eq!(io.out, stdout);
+}
+
+#[test]
+fn json_peers_listpeers_and_sysstats() {
+    let mut io = scripted(|req| {
+        let name = match req[3] {
+            0 => "ntpdc-c-listpeers",
+            1 => "ntpdc-n-c-peers",
+            _ => "ntpdc-c-sysstats",
+        };
+        vector(name).0
+    });
+    ntpdc::run(
+        &args(&[
+            "--json",
+            "-n",
+            "-c",
+            "peers",
+            "-c",
+            "listpeers",
+            "-c",
+            "sysstats",
+            "127.0.0.1",
+        ]),
+        &mut io,
+    );
+    let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&io.out)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(docs.len(), 3);
+    let peers = docs[0].as_array().unwrap();
+    assert_eq!(peers.len(), 5);
+    assert_eq!(peers[3]["tally"], "*");
+    assert_eq!(peers[3]["remote"], "10.123.21.2");
+    assert_eq!(peers[3]["local"], "10.123.21.1");
+    assert_eq!(peers[3]["reach"], 255);
+    assert_eq!(peers[3]["poll"], 64);
+    assert_eq!(peers[3]["hmode"], "client");
+    let list = docs[1].as_array().unwrap();
+    assert_eq!(list[4]["mode"], "client");
+    assert_eq!(list[4]["address"], "127.127.1.0");
+    assert_eq!(docs[2]["packets_received"], 317);
+    assert_eq!(docs[2]["rate_exceeded"], 0);
+}
+
+#[test]
+fn no_host_open_is_reported() {
+    let mut io = scripted(|_| Vec::new());
+    io.commands = VecDeque::from(vec!["sysinfo\n".to_string()]);
+    ntpdc::run(&args(&["no.such.host"]), &mut io);
+    assert_eq!(
+        io.err,
+        "Name or service not known\n***No host open, use `host' command\n"
+    );
+}
+
+#[test]
+fn unknown_option_fails() {
+    let mut io = scripted(|_| Vec::new());
+    assert_eq!(ntpdc::run(&args(&["-Z"]), &mut io), 1);
+    assert!(io.err.starts_with("ntpdc: illegal option -- Z\n"));
+}
