@@ -118,51 +118,74 @@ pub fn refnumtoa(addr: Ipv4Addr) -> String {
     }
 }
 
-/// Short driver names of libntp's `clktypes[]`.
+/// libntp's `clktypes[]`: driver number, description (`clockstat`), short name (`refnumtoa`).
+const CLKTYPES: &[(u8, &str, &str)] = &[
+    (0, "unspecified type (0)", "UNKNOWN"),
+    (1, "Undisciplined local clock (1)", "LOCAL"),
+    (2, "TRAK 8810 GPS Receiver (2)", "GPS_TRAK"),
+    (3, "PSTI/Traconex WWV/WWVH Receiver (3)", "WWV_PST"),
+    (4, "Spectracom (generic) Receivers (4)", "SPECTRACOM"),
+    (5, "TrueTime (generic) Receivers (5)", "TRUETIME"),
+    (6, "IRIG Audio Decoder (6)", "IRIG_AUDIO"),
+    (7, "CHU Audio Demodulator/Decoder (7)", "CHU_AUDIO"),
+    (8, "Generic reference clock driver (8)", "GENERIC"),
+    (9, "Magnavox MX4200 GPS Receiver (9)", "GPS_MX4200"),
+    (10, "Austron 2201A GPS Receiver (10)", "GPS_AS2201"),
+    (11, "Arbiter 1088A/B GPS Receiver (11)", "GPS_ARBITER"),
+    (12, "KSI/Odetics TPRO/S IRIG Interface (12)", "IRIG_TPRO"),
+    (
+        13,
+        "Leitch CSD 5300 Master Clock Controller (13)",
+        "ATOM_LEITCH",
+    ),
+    (14, "EES M201 MSF Receiver (14)", "MSF_EES"),
+    (16, "Bancomm GPS/IRIG Receiver (16)", "GPS_BANC"),
+    (17, "Datum Precision Time System (17)", "GPS_DATUM"),
+    (18, "Automated Computer Time Service (18)", "ACTS_MODEM"),
+    (19, "Heath WWV/WWVH Receiver (19)", "WWV_HEATH"),
+    (20, "Generic NMEA GPS Receiver (20)", "GPS_NMEA"),
+    (21, "TrueTime GPS-VME Interface (21)", "GPS_VME"),
+    (22, "PPS Clock Discipline (22)", "PPS"),
+    (
+        25,
+        "GPS disciplined Symmetricom BC635 Board (25)",
+        "GPS_SYMM",
+    ),
+    (26, "HP 58503A GPS Time & Frequency Receiver (26)", "GPS_HP"),
+    (27, "ARCRON MSF (and DCF77) Receiver (27)", "MSF_ARCRON"),
+    (28, "Clock attached thru shared Memory (28)", "SHM"),
+    (29, "Trimble Navigation Palisade GPS (29)", "GPS_PALISADE"),
+    (30, "Motorola UT Oncore GPS (30)", "GPS_ONCORE"),
+    (31, "Rockwell Jupiter GPS (31)", "GPS_JUPITER"),
+    (32, "Chrono-log K (32)", "CHRONOLOG"),
+    (33, "Dumb generic hh:mm:ss local clock (33)", "DUMBCLOCK"),
+    (34, "Ultralink M320 WWVB receiver (34)", "ULINK_M320"),
+    (35, "Conrad parallel port radio clock (35)", "PCF"),
+    (36, "WWV/H Audio Demodulator/Decoder (36)", "WWV_AUDIO"),
+    (37, "Forum Graphic GPS Dating Station (37)", "GPS_FG"),
+    (38, "hopf Elektronic serial line receiver (38)", "HOPF_S"),
+    (39, "hopf Elektronic PCI receiver (39)", "HOPF_P"),
+    (40, "JJY receiver (40)", "JJY"),
+    (41, "TrueTime 560 IRIG-B decoder (41)", "TT_IRIG"),
+    (42, "Zyfer GPStarplus receiver (42)", "GPS_ZYFER"),
+    (43, "RIPE NCC Trimble driver (43)", "GPS_RIPENCC"),
+    (44, "NeoClock4X DCF77 / TDF receiver (44)", "NEOCLK4X"),
+    (45, "Spectracom TSYNC PCI timing board (45)", "PCI_TSYNC"),
+    (46, "GPSD JSON socket (46)", "GPSD_JSON"),
+];
+
+/// `clockname`: the short driver name.
 fn clock_name(t: u8) -> Option<&'static str> {
-    Some(match t {
-        1 => "LOCAL",
-        3 => "PST",
-        4 => "WWVB_SPEC",
-        5 => "TRUETIME",
-        6 => "IRIG_AUDIO",
-        7 => "CHU_AUDIO",
-        8 => "GENERIC",
-        9 => "GPS_MX4200",
-        10 => "GPS_AS2201",
-        11 => "GPS_ARBITER",
-        12 => "IRIG_TPRO",
-        13 => "ATOM_LEITCH",
-        14 => "MSF_EES",
-        16 => "GPS_BANC",
-        17 => "GPS_DATUM",
-        18 => "ACTS_MODEM",
-        19 => "WWV_HEATH",
-        20 => "GPS_NMEA",
-        22 => "PPS",
-        26 => "GPS_HP",
-        27 => "MSF_ARCRON",
-        28 => "SHM",
-        29 => "GPS_PALISADE",
-        30 => "GPS_ONCORE",
-        31 => "GPS_JUPITER",
-        32 => "CHRONOLOG",
-        33 => "DUMBCLOCK",
-        34 => "ULINK_M320",
-        35 => "PCF",
-        36 => "WWV_AUDIO",
-        37 => "GPS_FG",
-        38 => "HOPF_S",
-        39 => "HOPF_P",
-        40 => "JJY",
-        41 => "TT_IRIG",
-        42 => "GPS_ZYFER",
-        43 => "GPS_RIPENCC",
-        44 => "NEOCLK4X",
-        45 => "PCI_TSYNC",
-        46 => "GPSD_JSON",
-        _ => return None,
-    })
+    CLKTYPES.iter().find(|c| c.0 == t).map(|c| c.2)
+}
+
+/// The `clock type:` text of `clockstat`.
+pub fn clock_type(t: u8) -> String {
+    CLKTYPES
+        .iter()
+        .find(|c| c.0 == t)
+        .map(|c| c.1.to_string())
+        .unwrap_or_else(|| format!("unknown type ({t})"))
 }
 
 /// `refid_string` of ntpdc: text up to the first NUL for stratum 0/1, else a dotted quad.
@@ -303,6 +326,9 @@ mod tests {
         assert_eq!(refid_string([127, 127, 1, 1], 2), "127.127.1.1");
         assert_eq!(refid_string(*b"GPS\0", 1), "GPS");
         assert_eq!(refnumtoa(Ipv4Addr::new(127, 127, 1, 0)), "LOCAL(0)");
+        assert_eq!(refnumtoa(Ipv4Addr::new(127, 127, 15, 2)), "REFCLK(15,2)");
+        assert_eq!(clock_type(28), "Clock attached thru shared Memory (28)");
+        assert_eq!(clock_type(99), "unknown type (99)");
         assert_eq!(modetoa(3), "client");
         assert_eq!(modetoa(12), "mode#12");
     }

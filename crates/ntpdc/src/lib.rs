@@ -31,10 +31,12 @@
 //!   `bad_length_or_format`, `bad_authentication`, `rate_exceeded` (absent from old servers).
 //! - the other reports: their classic labels in snake case.
 //!
-//! Commands that change the server (`addpeer`, `reset`, `restrict`, ...) are recognised but
-//! refused: this ntpdc only reads.
+//! Commands that change the server (`addpeer`, `reset`, `restrict`, `trustedkey`, ...) are
+//! sent authenticated like classic's (they prompt for `Keyid: ` and the password when no key
+//! is set) and print `done!` when the server acknowledges them. `clkbug` is not supported.
 #![forbid(unsafe_code)]
 
+mod config;
 pub mod fmt;
 mod ops;
 

@@ -13,7 +13,7 @@ use ntp_wire::mode7::{
 use serde_json::{json, Value};
 
 use crate::fmt::{fptoa, g, lfptoa, modetoa, refid_string, ufptoa};
-use crate::{arg, Arg, ArgSpec, ArgType, Command, Io, Ntpdc};
+use crate::{arg, config, Arg, ArgSpec, ArgType, Command, Io, Ntpdc};
 
 use ArgType::{Addr, Int, IpVersion, Str, UInt};
 
@@ -134,14 +134,19 @@ pub(crate) static OPCMDS: &[Command] = &[
     ),
     cmd!(
         "addpeer",
-        refuse,
+        config::addpeer,
         CONF_ARGS,
         "configure a new peer association"
     ),
-    cmd!("addserver", refuse, CONF_ARGS, "configure a new server"),
+    cmd!(
+        "addserver",
+        config::addserver,
+        CONF_ARGS,
+        "configure a new server"
+    ),
     cmd!(
         "addrefclock",
-        refuse,
+        config::addrefclock,
         &[
             arg(Addr, false, "addr"),
             arg(UInt, true, "mode"),
@@ -152,7 +157,7 @@ pub(crate) static OPCMDS: &[Command] = &[
     ),
     cmd!(
         "broadcast",
-        refuse,
+        config::broadcast,
         &[
             arg(Addr, false, "addr"),
             arg(Str, true, "keyid"),
@@ -163,19 +168,19 @@ pub(crate) static OPCMDS: &[Command] = &[
     ),
     cmd!(
         "unconfig",
-        refuse,
+        config::unconfig,
         PEER_ADDRS,
         "unconfigure existing peer assocations"
     ),
     cmd!(
         "enable",
-        refuse,
+        config::enable,
         FLAG_ARGS,
         "set a system flag (auth, bclient, monitor, pll, kernel, stats)"
     ),
     cmd!(
         "disable",
-        refuse,
+        config::disable,
         FLAG_ARGS,
         "clear a system flag (auth, bclient, monitor, pll, kernel, stats)"
     ),
@@ -187,19 +192,19 @@ pub(crate) static OPCMDS: &[Command] = &[
     ),
     cmd!(
         "restrict",
-        refuse,
+        config::new_restrict,
         RESTRICT_ARGS,
         "create restrict entry/add flags to entry"
     ),
     cmd!(
         "unrestrict",
-        refuse,
+        config::unrestrict,
         RESTRICT_ARGS,
         "remove flags from a restrict entry"
     ),
     cmd!(
         "delrestrict",
-        refuse,
+        config::delrestrict,
         &[
             arg(Addr, false, "address"),
             arg(Addr, false, "mask"),
@@ -215,7 +220,7 @@ pub(crate) static OPCMDS: &[Command] = &[
     ),
     cmd!(
         "reset",
-        refuse,
+        config::reset,
         &[
             arg(Str, false, "io|sys|mem|timer|auth|ctl|allpeers"),
             arg(Str, true, "..."),
@@ -226,25 +231,25 @@ pub(crate) static OPCMDS: &[Command] = &[
     ),
     cmd!(
         "preset",
-        refuse,
+        config::preset,
         PEER_ADDRS,
         "reset stat counters associated with particular peer(s)"
     ),
     cmd!(
         "readkeys",
-        refuse,
+        config::readkeys,
         &[],
         "request a reread of the keys file and re-init of system keys"
     ),
     cmd!(
         "trustedkey",
-        refuse,
+        config::trustedkey,
         KEY_ARGS,
         "add one or more key ID's to the trusted list"
     ),
     cmd!(
         "untrustedkey",
-        refuse,
+        config::untrustedkey,
         KEY_ARGS,
         "remove one or more key ID's from the trusted list"
     ),
@@ -257,25 +262,25 @@ pub(crate) static OPCMDS: &[Command] = &[
     cmd!("traps", traps, &[], "display the traps set in the server"),
     cmd!(
         "addtrap",
-        refuse,
+        config::addtrap,
         TRAP_ARGS,
         "configure a trap in the server"
     ),
     cmd!(
         "clrtrap",
-        refuse,
+        config::clrtrap,
         TRAP_ARGS,
         "remove a trap (configured or otherwise) from the server"
     ),
     cmd!(
         "requestkey",
-        refuse,
+        config::requestkey,
         &[arg(UInt, false, "keyid")],
         "change the keyid the server uses to authenticate requests"
     ),
     cmd!(
         "controlkey",
-        refuse,
+        config::controlkey,
         &[arg(UInt, false, "keyid")],
         "change the keyid the server uses to authenticate control messages"
     ),
@@ -293,7 +298,7 @@ pub(crate) static OPCMDS: &[Command] = &[
     ),
     cmd!(
         "fudge",
-        refuse,
+        config::fudge,
         &[
             arg(Addr, false, "address"),
             arg(Str, false, "time1|time2|val1|val2|flags"),
@@ -317,9 +322,9 @@ pub(crate) static OPCMDS: &[Command] = &[
     cmd!("ifreload", ifreload, &[], "reload interface configuration"),
 ];
 
-/// Commands that change the daemon's state (and `clkbug`) are known but not sent.
+/// `clkbug` (uncommon, and answered by no daemon we know of) is known but not sent.
 fn refuse(_st: &mut Ntpdc, io: &mut dyn Io, _args: &[Arg]) {
-    io.stderr("***This ntpdc only reads: the command is not supported\n");
+    io.stderr("***clkbug is not supported by this ntpdc\n");
 }
 
 /// Classic `checkitems`.
@@ -378,7 +383,7 @@ fn decode<T: PrivateItem>(
     T::decode_all(&r.data, r.item_size).ok()
 }
 
-fn simple(code: RequestCode, esize: usize) -> Query {
+pub(crate) fn simple(code: RequestCode, esize: usize) -> Query {
     Query::simple(code, esize)
 }
 
@@ -1150,7 +1155,7 @@ fn traps(st: &mut Ntpdc, io: &mut dyn Io, _args: &[Arg]) {
         return;
     };
     const TRAP_CONFIGURED: u32 = 0x4;
-    const TRAP_NONPRIO: u32 = 0x8;
+    const TRAP_NONPRIO: u32 = 0x2;
     for (i, t) in items.iter().enumerate() {
         let trap = pick(t.v6_flag, t.trap_address, t.trap_address6);
         let local = pick(t.v6_flag, t.local_address, t.local_address6);
@@ -1243,7 +1248,10 @@ fn clockstat(st: &mut Ntpdc, io: &mut dyn Io, args: &[Arg]) {
     for c in &items {
         left -= 1;
         let mut o = format!("clock address:        {}\n", c.clockadr);
-        o += &format!("clock type:           unknown type ({})\n", c.clock_type);
+        o += &format!(
+            "clock type:           {}\n",
+            crate::fmt::clock_type(c.clock_type)
+        );
         o += &format!("last event:           {}\n", c.lastevent);
         o += &format!("current status:       {}\n", c.currentstatus);
         o += &format!("number of polls:      {}\n", c.polls);

@@ -330,13 +330,10 @@ fn help_lists_commands_and_explains_one() {
 }
 
 #[test]
-fn state_changing_commands_are_refused() {
+fn clkbug_is_refused() {
     let mut io = scripted(|_| panic!("nothing may be sent"));
-    ntpdc::run(&args(&["-c", "readkeys", "127.0.0.1"]), &mut io);
-    assert_eq!(
-        io.err,
-        "***This ntpdc only reads: the command is not supported\n"
-    );
+    ntpdc::run(&args(&["-c", "clkbug 127.127.1.0", "127.0.0.1"]), &mut io);
+    assert_eq!(io.err, "***clkbug is not supported by this ntpdc\n");
 }
 
 #[test]
@@ -446,4 +443,138 @@ fn unknown_option_fails() {
     let mut io = scripted(|_| Vec::new());
     assert_eq!(ntpdc::run(&args(&["-Z"]), &mut io), 1);
     assert!(io.err.starts_with("ntpdc: illegal option -- Z\n"));
+}
+
+/// `-c "keyid 1" -c "passwd vectorkey1"` plus the given commands.
+fn keyed(cmds: &[&str]) -> Vec<String> {
+    let mut a = args(&["-c", "keyid 1", "-c", "passwd vectorkey1"]);
+    for c in cmds {
+        a.push("-c".into());
+        a.push(c.to_string());
+    }
+    a.push("127.0.0.1".into());
+    a
+}
+
+fn ack_reply(req: &[u8]) -> Vec<u8> {
+    error_reply(req, 0)
+}
+
+fn assert_signed(req: &[u8], nitems: u16, size: u16) {
+    assert_eq!(req[1], 0x80, "A bit");
+    assert_eq!(req.len(), 212);
+    let layout = RequestMacLayout::client(nitems, size, 16).unwrap();
+    let key = SymmetricKey::new(1, MacAlgorithm::Md5, b"vectorkey1");
+    assert!(key.verify(layout.covered(req).unwrap(), layout.digest(req).unwrap()));
+}
+
+#[test]
+fn reset_sends_the_flag_word_authenticated() {
+    let mut io = scripted(|req| vec![ack_reply(req)]);
+    ntpdc::run(&keyed(&["reset io sys"]), &mut io);
+    assert_eq!(io.out, "done!\n");
+    let req = &io.sent[0];
+    assert_eq!(&req[..8], &[0x17, 0x80, 3, 21, 0, 1, 0, 4]);
+    assert_eq!(&req[8..12], &[0, 0, 0, 6]);
+    assert_signed(req, 1, 4);
+}
+
+#[test]
+fn reset_with_an_unknown_flag_sends_nothing() {
+    let mut io = scripted(|_| panic!("nothing may be sent"));
+    ntpdc::run(&keyed(&["reset io bogus"]), &mut io);
+    assert_eq!(io.out, "Flag bogus unknown\nNot done due to errors\n");
+}
+
+#[test]
+fn addserver_builds_the_conf_peer_item() {
+    let mut io = scripted(|req| vec![ack_reply(req)]);
+    ntpdc::run(
+        &keyed(&["addserver 10.0.0.5 prefer iburst minpoll 4"]),
+        &mut io,
+    );
+    assert_eq!(io.out, "done!\n");
+    let req = &io.sent[0];
+    assert_eq!(&req[2..8], &[3, 10, 0, 1, 0, 168]);
+    // peeraddr, hmode 3, version 3, minpoll 4, maxpoll 10, flags prefer|iburst, ttl 0.
+    assert_eq!(&req[8..18], &[10, 0, 0, 5, 3, 3, 4, 10, 0x0a, 0]);
+    assert!(req[18..8 + 168].iter().all(|&b| b == 0));
+    assert_signed(req, 1, 168);
+}
+
+#[test]
+fn addpeer_rejects_bad_poll_and_version() {
+    let mut io = scripted(|_| panic!("nothing may be sent"));
+    ntpdc::run(&keyed(&["addpeer 10.0.0.5 version 7 maxpoll 2"]), &mut io);
+    assert_eq!(
+        io.out,
+        "***invalid version number: 7\n***min/max-poll must be within 3..17\n"
+    );
+}
+
+#[test]
+fn restrict_checks_the_mask_and_sends_flags() {
+    let mut io = scripted(|req| vec![ack_reply(req)]);
+    ntpdc::run(
+        &keyed(&[
+            "restrict 10.0.0.0 255.0.255.0 nomodify",
+            "restrict 10.1.0.0 255.255.0.0 nomodify ntpport",
+            "delrestrict 10.1.0.0 255.255.0.0 kod",
+        ]),
+        &mut io,
+    );
+    assert_eq!(
+        io.out,
+        "Invalid mask 255.0.255.0\ndone!\nFlag kod inappropriate\n"
+    );
+    assert_eq!(io.sent.len(), 1);
+    let req = &io.sent[0];
+    assert_eq!(req[3], 17);
+    assert_eq!(&req[8..16], &[10, 1, 0, 0, 255, 255, 0, 0]);
+    // flags (nomodify 0x0100) and mflags (ntpport 0x2000) after ippeerlimit and srvfuzrft.
+    assert_eq!(&req[24..28], &[0x01, 0x00, 0x20, 0x00]);
+}
+
+#[test]
+fn refused_configuration_prints_the_server_error_only() {
+    let mut io = scripted(|req| vec![error_reply(req, 7)]);
+    ntpdc::run(&keyed(&["enable monitor"]), &mut io);
+    assert_eq!(io.out, "");
+    assert_eq!(io.err, "***Permission denied\n");
+    assert_eq!(&io.sent[0][8..12], &[0, 0, 0, 0x10]);
+}
+
+#[test]
+fn trustedkey_sends_host_order_longs() {
+    let mut io = scripted(|req| vec![ack_reply(req)]);
+    ntpdc::run(&keyed(&["trustedkey 5 258"]), &mut io);
+    let req = &io.sent[0];
+    assert_eq!(&req[4..8], &[0, 2, 0, 8]);
+    assert_eq!(
+        &req[8..24],
+        &[5, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0]
+    );
+    assert_eq!(io.out, "done!\n");
+}
+
+#[test]
+fn old_conf_peer_is_tried_after_format_errors() {
+    let mut io = scripted(|req| {
+        if req[7] == 16 {
+            vec![ack_reply(req)]
+        } else {
+            vec![error_reply(req, 3)]
+        }
+    });
+    ntpdc::run(&keyed(&["addpeer 10.0.0.9"]), &mut io);
+    assert_eq!(
+        io.err,
+        "***Warning changing to older implementation\n\
+         ***Warning changing the request packet size from 160 to 48\n\
+         ***Server reports a format error in the received packet (shouldn't happen)\n"
+    );
+    assert_eq!(
+        io.out,
+        "***Retrying command with old conf_peer size\ndone!\n"
+    );
 }
