@@ -12,7 +12,7 @@
 //! `ntpdc [-46dilnps] [-c cmd]... [-D n] [--port N] [--json] [host ...]` as classic: `-c`
 //! (repeatable) runs commands, `-i` forces the `ntpdc> ` prompt, `-l`/`-p`/`-s` add
 //! `listpeers`/`peers`/`dmpeers`, `-n` prints addresses instead of names. Without commands the
-//! commands are read from standard input.
+//! commands are read from standard input (with the prompt on stderr when interactive).
 //!
 //! Extensions: `--port N` talks to port `N` instead of 123; `--json` prints machine-readable
 //! JSON (one document per command) for `sysinfo`, `peers`/`dmpeers`, `listpeers`, `sysstats`,
@@ -986,10 +986,13 @@ pub fn run(args: &[String], io: &mut dyn Io) -> i32 {
         let first = hosts[0].clone();
         st.open_host(io, &first);
         while !st.quit {
+            // Classic's line reader without an editing library prompts on stderr, and
+            // writes a newline there at end of input.
             if st.interactive {
-                io.stdout("ntpdc> ");
+                io.stderr("ntpdc> ");
             }
             let Some(line) = io.read_command() else {
+                io.stderr("\n");
                 break;
             };
             st.docmd(io, &line);

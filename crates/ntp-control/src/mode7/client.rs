@@ -591,6 +591,53 @@ mod tests {
         assert_eq!(ex.outcome(), Some(&Err(QueryError::Ipv6NotUnderstood)));
     }
 
+    /// A plausible response fragment to PEER_LIST: valid-looking header, random sizes.
+    fn fragment() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        (
+            any::<bool>(),
+            0u8..4,
+            0u16..6,
+            prop_oneof![Just(8u16), Just(32u16), 0u16..40],
+            proptest::collection::vec(any::<u8>(), 0..300),
+        )
+            .prop_map(|(more, seq, nitems, size, rest)| {
+                let mut d = vec![if more { 0xd7 } else { 0x97 }, seq, 3, 0];
+                d.extend_from_slice(&nitems.to_be_bytes());
+                d.extend_from_slice(&size.to_be_bytes());
+                d.extend(rest);
+                d
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_datagrams_never_panic_and_end_in_an_outcome(
+            datagrams in proptest::collection::vec(
+                proptest::prop_oneof![
+                    fragment(),
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+                ],
+                0..8,
+            ),
+            esize in 0usize..300,
+        ) {
+            let mut s = Session::new();
+            let q = Query::simple(RequestCode::PeerList, esize);
+            let mut ex = Exchange::start(&mut s, q, LFp(0));
+            for d in &datagrams {
+                ex.handle_datagram(d, LFp(0));
+                while ex.poll_event().is_some() {}
+            }
+            ex.handle_timeout();
+            let done = ex.into_outcome();
+            proptest::prop_assert!(done.is_some());
+            if let Some(Ok(r)) = done {
+                proptest::prop_assert_eq!(r.data.len(), r.nitems * r.item_size);
+            }
+        }
+    }
+
     #[test]
     fn delay_round_trips_through_milliseconds() {
         let mut s = Session::new();
