@@ -97,9 +97,12 @@ impl Session {
         self.delay = if ms < 0 { v.wrapping_neg() } else { v };
     }
 
-    /// The `delay` as classic's `delay` built-in prints it (`l_ui * 1000 + l_uf / 4294967`).
+    /// The `delay` as classic's `delay` built-in prints it: `l_ui * 1000 + l_uf / 4294967`
+    /// in 32-bit unsigned arithmetic (so negative delays print as large numbers, as classic).
     pub fn delay_ms(&self) -> u64 {
-        (self.delay >> 32) * 1000 + (self.delay & 0xffff_ffff) / 4_294_967
+        let ui = (self.delay >> 32) as u32;
+        let uf = self.delay as u32;
+        u64::from(ui.wrapping_mul(1000).wrapping_add(uf / 4_294_967))
     }
 
     /// Set the primary timeout (`timeout` built-in).
@@ -646,5 +649,10 @@ mod tests {
         assert_eq!(s.delay_ms(), 1500);
         s.set_delay_ms(-5);
         assert_eq!(s.delay, (5u64 * 4_294_967).wrapping_neg());
+        // l_ui = 0xffffffff, l_uf = 2^32 - 5 * 4294967: 32-bit arithmetic as classic.
+        assert_eq!(
+            s.delay_ms(),
+            u64::from(u32::MAX.wrapping_mul(1000).wrapping_add(995))
+        );
     }
 }
