@@ -610,7 +610,8 @@ fn printpeer(st: &mut Ntpdc, io: &mut dyn Io, p: &InfoPeer) {
         p.reach, p.unreach, p.flash2
     );
     s += &format!("boffset {}, ttl/mode {}\n", fptoa(p.estbdelay.0, 5), p.ttl);
-    s += &format!("timer {}s, flags", p.timer as i32);
+    // `(long)ntohl(...)` of an unsigned value: never negative on LP64.
+    s += &format!("timer {}s, flags", p.timer);
     s += &pflags(u16::from(p.flags));
     s += &format!("reference time:      {}\n", st.prettydate(io, p.reftime));
     s += &format!("originate timestamp: {}\n", st.prettydate(io, p.org));
@@ -1179,12 +1180,9 @@ fn traps(st: &mut Ntpdc, io: &mut dyn Io, _args: &[Arg]) {
         };
         o += &format!(
             "set for {} secs, last set {} secs ago\n",
-            t.origtime as i32, t.settime as i32
+            t.origtime, t.settime
         );
-        o += &format!(
-            "sequence {}, number of resets {}\n",
-            t.sequence, t.resets as i32
-        );
+        o += &format!("sequence {}, number of resets {}\n", t.sequence, t.resets);
         st.print(&o);
     }
 }
@@ -1261,7 +1259,7 @@ fn clockstat(st: &mut Ntpdc, io: &mut dyn Io, args: &[Arg]) {
         o += &format!("running time:         {}\n", c.timestarted);
         o += &format!("fudge time 1:         {}\n", lfptoa(c.fudgetime1.0, 6));
         o += &format!("fudge time 2:         {}\n", lfptoa(c.fudgetime2.0, 6));
-        o += &format!("stratum:              {}\n", c.fudgeval1);
+        o += &format!("stratum:              {}\n", c.fudgeval1 as u32);
         o += &format!("reference ID:         {}\n", refid_string(c.fudgeval2, 0));
         o += &format!("fudge flags:          0x{:x}\n", c.flags);
         if left > 0 {

@@ -641,3 +641,200 @@ proptest::proptest! {
         proptest::prop_assert_eq!(status, 0);
     }
 }
+
+/// One response datagram carrying `items` (already encoded) of `size` octets each.
+fn items_reply(req: &[u8], size: usize, items: &[Vec<u8>]) -> Vec<u8> {
+    let mut d = vec![0x97, 0, req[2], req[3]];
+    d.extend_from_slice(&(items.len() as u16).to_be_bytes());
+    d.extend_from_slice(&(size as u16).to_be_bytes());
+    for i in items {
+        d.extend_from_slice(i);
+    }
+    d
+}
+
+fn run_with_items(cmd: &str, size: usize, items: Vec<Vec<u8>>) -> (String, String) {
+    let mut io = scripted(move |req| vec![items_reply(req, size, &items)]);
+    ntpdc::run(&args(&["-c", cmd, "127.0.0.1"]), &mut io);
+    (io.out, io.err)
+}
+
+use ntp_wire::mode7::{
+    InfoAuth, InfoClock, InfoControl, InfoKernel, InfoSys, InfoTrap, ItemLayout, PrivateItem,
+};
+
+#[test]
+fn authinfo_prints_classic_labels() {
+    let a = InfoAuth {
+        timereset: 10,
+        numkeys: 2,
+        numfreekeys: 3,
+        keylookups: 4,
+        keynotfound: 5,
+        encryptions: 6,
+        decryptions: 7,
+        expired: 8,
+        keyuncached: 9,
+    };
+    let (out, err) = run_with_items("authinfo", InfoAuth::SIZE, vec![a.to_vec(ItemLayout::Full)]);
+    assert_eq!(err, "");
+    assert_eq!(
+        out,
+        "time since reset:     10\nstored keys:          2\nfree keys:            3\n\
+         key lookups:          4\nkeys not found:       5\nuncached keys:        9\n\
+         encryptions:          6\ndecryptions:          7\nexpired keys:         8\n"
+    );
+}
+
+#[test]
+fn ctlstats_prints_classic_labels() {
+    let c = InfoControl {
+        ctltimereset: 1,
+        numctlreq: 2,
+        numctlresponses: 3,
+        numasyncmsgs: 15,
+        ..Default::default()
+    };
+    let (out, _) = run_with_items(
+        "ctlstats",
+        InfoControl::SIZE,
+        vec![c.to_vec(ItemLayout::Full)],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 15);
+    assert_eq!(lines[0], "time since reset:       1");
+    assert_eq!(lines[2], "responses sent:         3");
+    assert_eq!(lines[4], "async messages sent:    15");
+    assert_eq!(lines[13], "data in pkt too short:  0");
+}
+
+#[test]
+fn traps_print_address_interface_and_priority() {
+    let t = InfoTrap {
+        trap_address: "192.0.2.7".parse().unwrap(),
+        trap_port: 18447,
+        sequence: 3,
+        settime: 20,
+        origtime: 100,
+        resets: 1,
+        flags: 0x4,
+        ..Default::default()
+    };
+    let mut t2 = t.clone();
+    t2.flags = 0x2;
+    t2.local_address = "192.0.2.1".parse().unwrap();
+    let (out, _) = run_with_items(
+        "traps",
+        InfoTrap::SIZE,
+        vec![t.to_vec(ItemLayout::Full), t2.to_vec(ItemLayout::Full)],
+    );
+    assert_eq!(
+        out,
+        "address 192.0.2.7, port 18447\ninterface: wildcard, configured\n\
+         set for 100 secs, last set 20 secs ago\nsequence 3, number of resets 1\n\
+         \naddress 192.0.2.7, port 18447\ninterface: 192.0.2.1, low priority\n\
+         set for 100 secs, last set 20 secs ago\nsequence 3, number of resets 1\n"
+    );
+}
+
+#[test]
+fn clockstat_names_the_driver() {
+    let c = InfoClock {
+        clockadr: "127.127.1.0".parse().unwrap(),
+        clock_type: 1,
+        polls: 5,
+        fudgeval1: 10,
+        fudgeval2: *b"LOCL",
+        flags: 3,
+        ..Default::default()
+    };
+    let (out, _) = run_with_items(
+        "clockstat 127.127.1.0",
+        InfoClock::SIZE,
+        vec![c.to_vec(ItemLayout::Full)],
+    );
+    assert_eq!(
+        out,
+        "clock address:        127.127.1.0\n\
+         clock type:           Undisciplined local clock (1)\n\
+         last event:           0\ncurrent status:       0\nnumber of polls:      5\n\
+         no response to poll:  0\nbad format responses: 0\nbad data responses:   0\n\
+         running time:         0\nfudge time 1:         +0.000000\n\
+         fudge time 2:         +0.000000\nstratum:              10\n\
+         reference ID:         LOCL\nfudge flags:          0x3\n"
+    );
+}
+
+#[test]
+fn kerninfo_adds_pps_lines_when_shift_is_set() {
+    let k = InfoKernel {
+        offset: -1500,
+        freq: 0x0001_8000,
+        maxerror: 16_000_000,
+        esterror: 1,
+        status: 0x2001,
+        shift: 2,
+        constant: 6,
+        precision: 1,
+        tolerance: 0x01f4_0000,
+        ppsfreq: 0x0000_8000,
+        jitter: 200,
+        stabil: 0,
+        jitcnt: 1,
+        calcnt: 2,
+        errcnt: 3,
+        stbcnt: 4,
+    };
+    let (out, _) = run_with_items(
+        "kerninfo",
+        InfoKernel::SIZE,
+        vec![k.to_vec(ItemLayout::Full)],
+    );
+    assert_eq!(
+        out,
+        "pll offset:           -1.5e-06 s\npll frequency:        1.500 ppm\n\
+         maximum error:        16 s\nestimated error:      1e-06 s\n\
+         status:               2001  pll nano\npll time constant:    6\n\
+         precision:            1e-06 s\nfrequency tolerance:  500 ppm\n\
+         pps frequency:        0.500 ppm\npps stability:        0.000 ppm\n\
+         pps jitter:           2e-07 s\ncalibration interval: 4 s\n\
+         calibration cycles:   2\njitter exceeded:      1\nstability exceeded:   4\n\
+         calibration errors:   3\n"
+    );
+}
+
+#[test]
+fn sysinfo_flags_none_quirk_and_stratum_1_refid() {
+    let s = InfoSys {
+        peer_mode: 3,
+        stratum: 1,
+        refid: *b"GPS\0",
+        flags: 0x02,
+        ..Default::default()
+    };
+    let (out, _) = run_with_items("sysinfo", InfoSys::SIZE, vec![s.to_vec(ItemLayout::Full)]);
+    assert!(out.contains("system peer:          0.0.0.0\n"), "{out}");
+    assert!(out.contains("reference ID:         [GPS]\n"));
+    assert!(out.contains("reference time:       (no time)\n"));
+    // Classic masks with 0xfd, so AUTHENTICATE alone prints "none".
+    assert!(out.contains("system flags:         none\n"));
+}
+
+#[test]
+fn wrong_item_size_prints_both_classic_complaints() {
+    let (out, err) = run_with_items("sysinfo", 96, vec![vec![0; 96]]);
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "***Incorrect item size returned by remote host (96 should be 80)\n\
+         ***Incorrect item size returned by remote host (96 should be 56)\n"
+    );
+}
+
+#[test]
+fn empty_and_multiple_items_are_reported() {
+    let (out, _) = run_with_items("listpeers", 32, vec![]);
+    assert_eq!(out, "No data returned in response to query\n");
+    let (out, _) = run_with_items("iostats", 40, vec![vec![0; 40], vec![0; 40]]);
+    assert_eq!(out, "Expected one item in response, got 2\n");
+}
