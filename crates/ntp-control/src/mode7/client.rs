@@ -282,10 +282,15 @@ impl<'s> Exchange<'s> {
         if self.outcome.is_some() {
             return;
         }
-        // Classic skips authenticated responses and nonzero MBZ; the reassembler does the rest.
+        // Classic skips authenticated responses and nonzero MBZ, and ignores octets after the
+        // announced items (it only checks that enough arrived); the reassembler does the rest.
+        let mut datagram = datagram;
         if let Ok(h) = PrivateHeader::decode(datagram) {
             if h.auth || h.mbz != 0 {
                 return;
+            }
+            if let Some(exact) = datagram.get(..HEADER_LEN + h.data_len()) {
+                datagram = exact;
             }
         }
         match self.reassembler.push(datagram) {
@@ -572,6 +577,17 @@ mod tests {
         assert_eq!(r.data.len(), 52);
         assert_eq!(r.data[39], 40);
         assert_eq!(&r.data[40..], &[0; 12]);
+    }
+
+    #[test]
+    fn octets_after_the_items_are_ignored() {
+        let mut s = Session::new();
+        let mut ex = Exchange::start(&mut s, Query::simple(RequestCode::LoopInfo, 24), LFp(0));
+        let mut d = vec![0x97, 0, 3, 8, 0, 1, 0, 24];
+        d.resize(8 + 24 + 20, 7);
+        ex.handle_datagram(&d, LFp(0));
+        let r = ex.into_outcome().unwrap().unwrap();
+        assert_eq!((r.nitems, r.item_size, r.data.len()), (1, 24, 24));
     }
 
     #[test]
