@@ -92,6 +92,17 @@ pub trait Io {
     fn stdout(&mut self, text: &str);
     /// Write to standard error.
     fn stderr(&mut self, text: &str);
+    /// Create (truncate) the file a command's output is redirected to (`sysinfo > file`).
+    ///
+    /// # Errors
+    /// The OS error text (classic prints `***Error opening FILE: TEXT`).
+    fn create_output(&mut self, path: &str) -> Result<(), String> {
+        Err(format!("cannot redirect to {path} here"))
+    }
+    /// Append a redirected command's output to the file created by `create_output`.
+    fn append_output(&mut self, path: &str, text: &str) {
+        let _ = (path, text);
+    }
 }
 
 /// Default NTP port.
@@ -401,15 +412,31 @@ impl Ntpdc {
             }
             i += 1;
         }
-        if tokens.get(i + ti).is_some_and(|t| t.starts_with('>')) {
-            io.stderr("***Output redirection is not supported\n");
-            return;
+        let mut redirect = None;
+        if let Some(tok) = tokens.get(i + ti).filter(|t| t.starts_with('>')) {
+            let name = match tok.get(1..).filter(|r| !r.is_empty()) {
+                Some(rest) => rest.to_string(),
+                None => match tokens.get(i + ti + 1) {
+                    Some(next) => next.to_string(),
+                    None => {
+                        io.stderr("***No file for redirect\n");
+                        return;
+                    }
+                },
+            };
+            if let Err(e) = io.create_output(&name) {
+                io.stderr(&format!("***Error opening {name}: {e}\n"));
+                return;
+            }
+            redirect = Some(name);
         }
         self.out.clear();
         (cmd.run)(self, io, &args);
         let out = std::mem::take(&mut self.out);
-        if !out.is_empty() {
-            io.stdout(&out);
+        match redirect {
+            Some(name) => io.append_output(&name, &out),
+            None if !out.is_empty() => io.stdout(&out),
+            None => {}
         }
     }
 
@@ -828,24 +855,26 @@ fn version(st: &mut Ntpdc, _io: &mut dyn Io, _args: &[Arg]) {
     ));
 }
 
-const USAGE: &str = "ntpdc - vendor-specific NTPD control program - Ver. 4.2.8 (ntp-rs-suite)\n\
-Usage:  ntpdc [ -<flag> [<val>] | --<name>[{=| }<val>] ]... [ host ...]\n\
-  Flg Arg Option-Name    Description\n\
-   -4 no  ipv4           Force IPv4 name resolution\n\
-   -6 no  ipv6           Force IPv6 name resolution\n\
-   -c Str command        run a command and exit\n\
-   -d no  debug-level    Increase debug verbosity level\n\
-   -D Num set-debug-level Set the debug verbosity level\n\
-   -i no  interactive    Force ntpdc to operate in interactive mode\n\
-   -l no  listpeers      Print a list of the peers\n\
-   -n no  numeric        Numeric host addresses\n\
-   -p no  peers          Print a list of the peers\n\
-   -s no  showpeers      Show a list of the peers\n\
-   -u no  unconnected    (accepted, ignored)\n\
-      Num port           Server port (default 123)\n\
-      no  json           JSON output for the main reports\n\
-      opt version        output version information and exit\n\
-   -? no  help           display extended usage information and exit\n";
+const USAGE: &str = concat!(
+    "ntpdc - vendor-specific NTPD control program - Ver. 4.2.8 (ntp-rs-suite)\n",
+    "Usage:  ntpdc [ -<flag> [<val>] | --<name>[{=| }<val>] ]... [ host ...]\n",
+    "  Flg Arg Option-Name    Description\n",
+    "   -4 no  ipv4           Force IPv4 name resolution\n",
+    "   -6 no  ipv6           Force IPv6 name resolution\n",
+    "   -c Str command        run a command and exit\n",
+    "   -d no  debug-level    Increase debug verbosity level\n",
+    "   -D Num set-debug-level Set the debug verbosity level\n",
+    "   -i no  interactive    Force ntpdc to operate in interactive mode\n",
+    "   -l no  listpeers      Print a list of the peers\n",
+    "   -n no  numeric        Numeric host addresses\n",
+    "   -p no  peers          Print a list of the peers\n",
+    "   -s no  showpeers      Show a list of the peers\n",
+    "   -u no  unconnected    (accepted, ignored)\n",
+    "      Num port           Server port (default 123)\n",
+    "      no  json           JSON output for the main reports\n",
+    "      opt version        output version information and exit\n",
+    "   -? no  help           display extended usage information and exit\n",
+);
 
 /// Run ntpdc with `args` (without the program name); returns the exit status.
 pub fn run(args: &[String], io: &mut dyn Io) -> i32 {

@@ -174,6 +174,23 @@ impl Io for RealIo {
         let _ = err.write_all(text.as_bytes());
         let _ = err.flush();
     }
+
+    fn create_output(&mut self, path: &str) -> Result<(), String> {
+        File::create(path).map(|_| ()).map_err(|e| {
+            // perror's text without Rust's " (os error N)" suffix.
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(cut) => text[..cut].to_string(),
+                None => text,
+            }
+        })
+    }
+
+    fn append_output(&mut self, path: &str, text: &str) {
+        if let Ok(mut f) = OpenOptions::new().append(true).open(path) {
+            let _ = f.write_all(text.as_bytes());
+        }
+    }
 }
 
 fn main() {

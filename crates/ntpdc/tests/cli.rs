@@ -20,6 +20,7 @@ struct Scripted<F: FnMut(&[u8]) -> Vec<Vec<u8>>> {
     terminal: bool,
     out: String,
     err: String,
+    files: Vec<(String, String)>,
 }
 
 fn scripted<F: FnMut(&[u8]) -> Vec<Vec<u8>>>(answer: F) -> Scripted<F> {
@@ -32,6 +33,7 @@ fn scripted<F: FnMut(&[u8]) -> Vec<Vec<u8>>>(answer: F) -> Scripted<F> {
         terminal: false,
         out: String::new(),
         err: String::new(),
+        files: Vec::new(),
     }
 }
 
@@ -80,6 +82,18 @@ impl<F: FnMut(&[u8]) -> Vec<Vec<u8>>> Io for Scripted<F> {
     }
     fn stderr(&mut self, text: &str) {
         self.err.push_str(text);
+    }
+    fn create_output(&mut self, path: &str) -> Result<(), String> {
+        if path.starts_with("/nonexistent") {
+            return Err("No such file or directory".into());
+        }
+        self.files.push((path.to_string(), String::new()));
+        Ok(())
+    }
+    fn append_output(&mut self, path: &str, text: &str) {
+        if let Some(f) = self.files.iter_mut().find(|f| f.0 == path) {
+            f.1.push_str(text);
+        }
     }
 }
 
@@ -837,4 +851,36 @@ fn empty_and_multiple_items_are_reported() {
     assert_eq!(out, "No data returned in response to query\n");
     let (out, _) = run_with_items("iostats", 40, vec![vec![0; 40], vec![0; 40]]);
     assert_eq!(out, "Expected one item in response, got 2\n");
+}
+
+#[test]
+fn output_redirection_writes_the_report_to_a_file() {
+    let (responses, stdout) = vector("ntpdc-c-timerstats");
+    let mut io = scripted(move |_| responses.clone());
+    ntpdc::run(
+        &args(&[
+            "-c",
+            "timerstats > t.txt",
+            "-c",
+            "timerstats >u.txt",
+            "-c",
+            "keyid >",
+            "-c",
+            "timerstats > /nonexistent/x",
+            "127.0.0.1",
+        ]),
+        &mut io,
+    );
+    assert_eq!(io.out, "");
+    assert_eq!(
+        io.files,
+        vec![
+            ("t.txt".to_string(), stdout.clone()),
+            ("u.txt".to_string(), stdout)
+        ]
+    );
+    assert_eq!(
+        io.err,
+        "***No file for redirect\n***Error opening /nonexistent/x: No such file or directory\n"
+    );
 }
