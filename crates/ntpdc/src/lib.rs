@@ -293,6 +293,7 @@ impl Ntpdc {
         }
         let quiet = query.quiet.clone();
         let now = io.now();
+        let debug = self.debug > 0;
         let mut ex = Exchange::start(&mut self.session, query, now);
         loop {
             while let Some(ev) = ex.poll_event() {
@@ -305,6 +306,11 @@ impl Ntpdc {
                         }
                     }
                     QueryEvent::Warning(w) => io.stderr(&format!("{w}\n")),
+                    QueryEvent::Debug(text) => {
+                        if debug {
+                            self.out.push_str(&text);
+                        }
+                    }
                 }
             }
             if ex.outcome().is_some() {

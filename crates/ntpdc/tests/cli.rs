@@ -884,3 +884,26 @@ fn output_redirection_writes_the_report_to_a_file() {
         "***No file for redirect\n***Error opening /nonexistent/x: No such file or directory\n"
     );
 }
+
+#[test]
+fn debug_level_shows_skipped_datagrams() {
+    let (responses, stdout) = vector("ntpdc-c-iostats");
+    let mut io = scripted(move |req| {
+        let mut stray = responses[0].clone();
+        stray[3] = 5;
+        vec![stray, responses[0].clone()]
+    });
+    ntpdc::run(&args(&["-d", "-c", "iostats", "127.0.0.1"]), &mut io);
+    assert_eq!(
+        io.out,
+        format!("Received implementation/request of 3/5, wanted 3/6{stdout}")
+    );
+    let mut io = scripted(|req| {
+        let mut stray = error_reply(req, 0);
+        stray[3] = 5;
+        vec![stray]
+    });
+    io.out.clear();
+    ntpdc::run(&args(&["-c", "iostats", "127.0.0.1"]), &mut io);
+    assert_eq!(io.out, "");
+}

@@ -197,6 +197,9 @@ pub enum QueryEvent {
     Send(Vec<u8>),
     /// Print this line on stderr (the fallback warnings).
     Warning(String),
+    /// Classic's debugging text for a skipped or odd datagram (printed on stdout with `-d`);
+    /// includes its newline where classic has one.
+    Debug(String),
 }
 
 /// A complete response: items zero padded to the expected size, as classic hands them to the
@@ -221,6 +224,11 @@ pub struct Exchange<'s> {
     events: VecDeque<QueryEvent>,
     reassembler: Reassembler,
     received_any: bool,
+    /// Sequence numbers accepted so far, the first accepted item size (after padding) and
+    /// the last sequence number: what classic's `getresponse` checks and reports.
+    seen: [bool; 128],
+    first_size: Option<usize>,
+    last_seq: Option<u8>,
     outcome: Option<Result<Response, QueryError>>,
 }
 
@@ -234,6 +242,9 @@ impl<'s> Exchange<'s> {
             events: VecDeque::new(),
             reassembler,
             received_any: false,
+            seen: [false; 128],
+            first_size: None,
+            last_seq: None,
             outcome: None,
         };
         ex.send(now);
@@ -267,6 +278,9 @@ impl<'s> Exchange<'s> {
     fn send(&mut self, now: LFp) {
         self.reassembler = Reassembler::new(self.session.implementation, self.query.code);
         self.received_any = false;
+        self.seen = [false; 128];
+        self.first_size = None;
+        self.last_seq = None;
         if self.session.implementation != Implementation::Xntpd && self.query.needs_full_layout {
             self.outcome = Some(Err(QueryError::Ipv6NotUnderstood));
             return;
@@ -282,18 +296,31 @@ impl<'s> Exchange<'s> {
         if self.outcome.is_some() {
             return;
         }
-        // Classic skips authenticated responses and nonzero MBZ, and ignores octets after the
-        // announced items (it only checks that enough arrived); the reassembler does the rest.
+        if self.classic_skip(datagram) {
+            return;
+        }
+        // Classic ignores octets after the announced items (it only checks that enough
+        // arrived); the reassembler applies the remaining rules.
         let mut datagram = datagram;
         if let Ok(h) = PrivateHeader::decode(datagram) {
-            if h.auth || h.mbz != 0 {
-                return;
-            }
             if let Some(exact) = datagram.get(..HEADER_LEN + h.data_len()) {
                 datagram = exact;
             }
         }
-        match self.reassembler.push(datagram) {
+        let accepted = PrivateHeader::decode(datagram).ok();
+        let result = self.reassembler.push(datagram);
+        if let (Some(h), Fragment::Pending | Fragment::Complete(_)) = (accepted, &result) {
+            if let Some(slot) = self.seen.get_mut(usize::from(h.sequence)) {
+                *slot = true;
+            }
+            let size = usize::from(h.item_size);
+            self.first_size
+                .get_or_insert(size.max(self.query.expected_item_size));
+            if !h.more {
+                self.last_seq = Some(h.sequence);
+            }
+        }
+        match result {
             Fragment::Ignored(_) => {}
             Fragment::Pending => self.received_any = true,
             Fragment::ServerError(err) => self.server_error(err, now),
@@ -319,8 +346,91 @@ impl<'s> Exchange<'s> {
         }
     }
 
+    /// Classic `getresponse`'s sanity checks, in its order, with its debugging text. True
+    /// when the datagram is to be skipped.
+    fn classic_skip(&mut self, d: &[u8]) -> bool {
+        let Some(h) = d.get(..HEADER_LEN) else {
+            self.debug(format!("Short ({} byte) packet received\n", d.len()));
+            return true;
+        };
+        let (b0, b1) = (h[0], h[1]);
+        let version = (b0 >> 3) & 7;
+        let reason = if !(1..=4).contains(&version) {
+            Some(format!("Packet received with version {version}\n"))
+        } else if b0 & 7 != 7 {
+            Some(format!("Packet received with mode {}\n", b0 & 7))
+        } else if b1 & 0x80 != 0 {
+            Some("Encrypted packet received\n".to_string())
+        } else if b0 & 0x80 == 0 {
+            Some("Received request packet, wanted response\n".to_string())
+        } else if h[6] >> 4 != 0 {
+            Some("Received packet with nonzero MBZ field!\n".to_string())
+        } else if h[2] != u8::from(self.session.implementation) || h[3] != u8::from(self.query.code)
+        {
+            // Classic prints this one without a newline.
+            Some(format!(
+                "Received implementation/request of {}/{}, wanted {}/{}",
+                h[2],
+                h[3],
+                u8::from(self.session.implementation),
+                u8::from(self.query.code)
+            ))
+        } else {
+            None
+        };
+        if let Some(r) = reason {
+            self.debug(r);
+            return true;
+        }
+        let err = h[4] >> 4;
+        if err != 0 {
+            if b0 & 0x40 != 0 {
+                self.debug(format!("Error code {err} received on not-final packet\n"));
+            }
+            return false;
+        }
+        let items = usize::from(u16::from_be_bytes([h[4], h[5]]) & 0xfff);
+        let size = usize::from(u16::from_be_bytes([h[6], h[7]]) & 0xfff);
+        let have = d.len() - HEADER_LEN;
+        if items * size > have {
+            self.debug(format!(
+                "Received items {items}, size {size} (total {}), data in packet is {have}\n",
+                items * size
+            ));
+            return true;
+        }
+        if let Some(first) = self.first_size {
+            if size != first && self.received_any {
+                self.debug(format!("Received itemsize {size}, previous {first}\n"));
+                return true;
+            }
+        }
+        let seq = b1 & 0x7f;
+        if self.seen.get(usize::from(seq)).copied().unwrap_or(false) {
+            self.debug(format!("Received duplicate sequence number {seq}\n"));
+            return true;
+        }
+        false
+    }
+
+    fn debug(&mut self, text: String) {
+        self.events.push_back(QueryEvent::Debug(text));
+    }
+
     /// The wait from [`Exchange::wait_for`] ran out.
     pub fn handle_timeout(&mut self) {
+        if self.outcome.is_none() && self.reassembler.is_partial() {
+            let mut text = String::from("Received sequence numbers");
+            for (n, _) in self.seen.iter().enumerate().filter(|(_, s)| **s) {
+                text += &format!(" {n},");
+            }
+            text += if self.last_seq.is_some() {
+                " last frame received\n"
+            } else {
+                " last frame not received\n"
+            };
+            self.debug(text);
+        }
         if self.outcome.is_none() {
             self.outcome = Some(Err(if self.reassembler.is_partial() {
                 QueryError::Incomplete
@@ -588,6 +698,53 @@ mod tests {
         ex.handle_datagram(&d, LFp(0));
         let r = ex.into_outcome().unwrap().unwrap();
         assert_eq!((r.nitems, r.item_size, r.data.len()), (1, 24, 24));
+    }
+
+    #[test]
+    fn skipped_datagrams_carry_classic_debug_text() {
+        let mut s = Session::new();
+        let mut ex = Exchange::start(&mut s, Query::simple(RequestCode::IfStats, 136), LFp(0));
+        drain(&mut ex);
+        let mut frag = vec![0xd7, 2, 3, 0x2c, 0, 1, 0, 136];
+        frag.resize(8 + 136, 0);
+        for d in [
+            &[0x97u8, 0, 3][..],
+            &[0xaf, 0, 3, 0x2c, 0, 0, 0, 0],
+            &[0x96, 0, 3, 0x2c, 0, 0, 0, 0],
+            &[0x97, 0x80, 3, 0x2c, 0, 0, 0, 0],
+            &[0x17, 0, 3, 0x2c, 0, 0, 0, 0],
+            &[0x97, 0, 3, 0x2c, 0, 0, 0x10, 0],
+            &[0x97, 0, 2, 0x2c, 0, 0, 0, 0],
+            &[0x97, 0, 3, 0x2c, 0, 2, 0, 136],
+            &frag,
+            &frag,
+        ] {
+            ex.handle_datagram(d, LFp(0));
+        }
+        ex.handle_timeout();
+        let texts: Vec<String> = drain(&mut ex)
+            .into_iter()
+            .filter_map(|e| match e {
+                QueryEvent::Debug(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                "Short (3 byte) packet received\n".to_string(),
+                "Packet received with version 5\n".into(),
+                "Packet received with mode 6\n".into(),
+                "Encrypted packet received\n".into(),
+                "Received request packet, wanted response\n".into(),
+                "Received packet with nonzero MBZ field!\n".into(),
+                "Received implementation/request of 2/44, wanted 3/44".into(),
+                "Received items 2, size 136 (total 272), data in packet is 0\n".into(),
+                "Received duplicate sequence number 2\n".into(),
+                "Received sequence numbers 2, last frame not received\n".into(),
+            ]
+        );
+        assert_eq!(ex.outcome(), Some(&Err(QueryError::Incomplete)));
     }
 
     #[test]
