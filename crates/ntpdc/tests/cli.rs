@@ -888,7 +888,7 @@ fn output_redirection_writes_the_report_to_a_file() {
 #[test]
 fn debug_level_shows_skipped_datagrams() {
     let (responses, stdout) = vector("ntpdc-c-iostats");
-    let mut io = scripted(move |req| {
+    let mut io = scripted(move |_req| {
         let mut stray = responses[0].clone();
         stray[3] = 5;
         vec![stray, responses[0].clone()]
