@@ -83,8 +83,9 @@ pub trait Io {
     fn utc_offset(&mut self, unix: i64) -> i64;
     /// Read a command line from standard input (`None` at end of input).
     fn read_command(&mut self) -> Option<String>;
-    /// Read a key id or password from the terminal (or standard input without one); the
-    /// prompt has already been written to stderr. `echo` is false for passwords.
+    /// Read a key id (`echo` true: classic has already written the prompt to stderr) or a
+    /// password (`echo` false: show `prompt` like `getpass(3)`, on the terminal or else on
+    /// stderr, and read without echo) from the terminal, or standard input without one.
     fn read_secret(&mut self, prompt: &str, echo: bool) -> Option<String>;
     /// True when standard input and standard error are terminals.
     fn is_terminal(&mut self) -> bool;
@@ -259,7 +260,6 @@ impl Ntpdc {
         }
         if !self.keys.contains_key(&self.keyid) {
             let prompt = format!("{} Password: ", self.keytype.name());
-            io.stderr(&prompt);
             let pass = io.read_secret(&prompt, false).unwrap_or_default();
             if pass.is_empty() {
                 io.stderr("Invalid password\n");
@@ -781,7 +781,6 @@ fn passwd(st: &mut Ntpdc, io: &mut dyn Io, args: &[Arg]) {
         Some(a) => a.string.clone(),
         None => {
             let prompt = format!("{} Password: ", st.keytype.name());
-            io.stderr(&prompt);
             let p = io.read_secret(&prompt, false).unwrap_or_default();
             if p.is_empty() {
                 st.print("Password unchanged\n");

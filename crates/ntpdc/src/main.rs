@@ -131,13 +131,20 @@ impl Io for RealIo {
         }
     }
 
-    fn read_secret(&mut self, _prompt: &str, echo: bool) -> Option<String> {
-        // Classic reads key ids and passwords from /dev/tty, falling back to stdin.
+    fn read_secret(&mut self, prompt: &str, echo: bool) -> Option<String> {
+        // Classic reads key ids and passwords from /dev/tty, falling back to stdin; getpass
+        // shows its prompt on the terminal, or on stderr without one.
         let Ok(tty) = OpenOptions::new().read(true).write(true).open("/dev/tty") else {
+            if !echo {
+                self.stderr(prompt);
+            }
             return self
                 .read_command()
                 .map(|l| l.trim_end_matches(['\n', '\r']).into());
         };
+        if !echo {
+            let _ = (&tty as &File).write_all(prompt.as_bytes());
+        }
         let saved = nix::sys::termios::tcgetattr(&tty).ok();
         if let (false, Some(saved)) = (echo, &saved) {
             let mut quiet = saved.clone();

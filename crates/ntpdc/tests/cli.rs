@@ -71,7 +71,11 @@ impl<F: FnMut(&[u8]) -> Vec<Vec<u8>>> Io for Scripted<F> {
     fn read_command(&mut self) -> Option<String> {
         self.commands.pop_front()
     }
-    fn read_secret(&mut self, _prompt: &str, _echo: bool) -> Option<String> {
+    fn read_secret(&mut self, prompt: &str, echo: bool) -> Option<String> {
+        // Like getpass(3) without a terminal: the password prompt goes to stderr.
+        if !echo {
+            self.err.push_str(prompt);
+        }
         self.secrets.pop_front()
     }
     fn is_terminal(&mut self) -> bool {

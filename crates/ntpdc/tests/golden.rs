@@ -166,7 +166,11 @@ impl Io for ReplayIo {
     fn read_command(&mut self) -> Option<String> {
         None
     }
-    fn read_secret(&mut self, _prompt: &str, _echo: bool) -> Option<String> {
+    fn read_secret(&mut self, prompt: &str, echo: bool) -> Option<String> {
+        // The capture ran without a terminal and with stdin at end of file.
+        if !echo {
+            self.stderr.extend_from_slice(prompt.as_bytes());
+        }
         None
     }
     fn is_terminal(&mut self) -> bool {
