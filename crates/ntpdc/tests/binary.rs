@@ -132,3 +132,45 @@ fn binary_reports_a_timeout_when_nobody_answers() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn binary_authenticates_ifstats_with_the_real_clock() {
+    let (port, server) = responder("ntpdc-c-ifstats-auth", 1);
+    let out = Command::new(env!("CARGO_BIN_EXE_ntpdc"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "-c",
+            "keyid 1",
+            "-c",
+            "passwd vectorkey1",
+            "-c",
+            "ifstats",
+            "127.0.0.1",
+        ])
+        .output()
+        .unwrap();
+    let seen = server.join().unwrap();
+    let req = &seen[0];
+    assert_eq!(req.len(), 212);
+    assert_eq!(&req[..4], &[0x17, 0x80, 0x03, 0x2c]);
+    let layout = ntp_wire::mode7::RequestMacLayout::client(0, 0, 16).unwrap();
+    let key = ntp_wire::SymmetricKey::new(1, ntp_wire::MacAlgorithm::Md5, b"vectorkey1");
+    assert!(key.verify(layout.covered(req).unwrap(), layout.digest(req).unwrap()));
+    // The timestamp is the sender's clock (+20 ms): within the daemon's 10 s skew of ours.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2_208_988_800;
+    let ts = u64::from(layout.tstamp(req).unwrap().seconds());
+    assert!(
+        ts.abs_diff(now & 0xffff_ffff) <= 10,
+        "tstamp {ts} vs now {now}"
+    );
+    let expected = std::fs::read(vector_dir("ntpdc-c-ifstats-auth").join("stdout.txt")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&expected)
+    );
+}
