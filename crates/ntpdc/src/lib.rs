@@ -15,9 +15,10 @@
 //! commands are read from standard input (with the prompt on stderr when interactive).
 //!
 //! Extensions: `--port N` talks to port `N` instead of 123; `--json` prints machine-readable
-//! JSON (one document per command) for `sysinfo`, `peers`/`dmpeers`, `listpeers`, `sysstats`,
-//! `iostats`, `memstats`, `timerstats`, `loopinfo`, `kerninfo` and `authinfo`; other commands
-//! keep their classic text. Field names are stable:
+//! JSON (one document per command) for `sysinfo`, `peers`/`dmpeers`, `listpeers`,
+//! `showpeer`, `pstats`, `sysstats`, `iostats`, `memstats`, `timerstats`, `loopinfo`,
+//! `kerninfo`, `authinfo`, `ctlstats`, `reslist` and `ifstats`; other commands keep their
+//! classic text. Field names are stable:
 //!
 //! - `sysinfo`: `system_peer`, `system_peer_mode`, `leap` (0..3), `stratum`, `precision`,
 //!   `root_delay` (s), `root_dispersion` (s), `reference_id`, `reference_time` (hex l_fp),
@@ -26,6 +27,18 @@
 //! - `peers`/`dmpeers`: an array of `{tally, remote, local, hmode, stratum, poll, reach,
 //!   delay, offset, dispersion, flags}` (seconds; `reach` as a number, `flags` as words).
 //! - `listpeers`: an array of `{mode, remote, address}`.
+//! - `showpeer`: an array of `{remote, local, hmode, pmode, stratum, precision, leap, refid,
+//!   root_delay, root_dispersion, ppoll, hpoll, keyid, version, association, reach, unreach,
+//!   flash, boffset, ttl, flags, reference_time, originate_timestamp, receive_timestamp,
+//!   transmit_timestamp, filter_delay, filter_offset, filter_order, offset, delay,
+//!   error_bound, filter_error}` (timestamps as hex l_fp, times in seconds).
+//! - `pstats`: an array of `{remote, local, time_last_received, time_until_next_send,
+//!   reachability_change, packets_sent, packets_received, bad_authentication, bogus_origin,
+//!   duplicate, bad_dispersion, bad_reference_time, candidate_order, flags}`.
+//! - `reslist`: an array of `{address, mask, count, flags}` (flags as words).
+//! - `ifstats`/`ifreload`: an array of `{index, action, address, mask, broadcast, enabled,
+//!   name, flags, last_ttl, multicast_addresses, received, sent, dropped, scope_id, peers,
+//!   uptime}`.
 //! - `sysstats`: `time_since_restart`, `time_since_reset`, `packets_received`,
 //!   `packets_processed`, `current_version`, `previous_version`, `declined`, `access_denied`,
 //!   `bad_length_or_format`, `bad_authentication`, `rate_exceeded` (absent from old servers).

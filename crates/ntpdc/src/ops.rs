@@ -575,6 +575,11 @@ fn showpeer(st: &mut Ntpdc, io: &mut dyn Io, args: &[Arg]) {
     let Some(items) = decode::<InfoPeer>(st, io, &r, false, true) else {
         return;
     };
+    if st.json {
+        let rows: Vec<Value> = items.iter().map(peer_json).collect();
+        json_out(st, &Value::Array(rows));
+        return;
+    }
     let n = items.len();
     for (i, p) in items.iter().enumerate() {
         printpeer(st, io, p);
@@ -582,6 +587,47 @@ fn showpeer(st: &mut Ntpdc, io: &mut dyn Io, args: &[Arg]) {
             st.print("\n");
         }
     }
+}
+
+fn hex_ts(ts: ntp_wire::mode7::LFp) -> String {
+    format!("{:08x}.{:08x}", ts.seconds(), ts.fraction())
+}
+
+fn peer_json(p: &InfoPeer) -> Value {
+    json!({
+        "remote": p.source().to_string(),
+        "local": p.destination().to_string(),
+        "hmode": modetoa(p.hmode),
+        "pmode": modetoa(p.pmode),
+        "stratum": p.stratum,
+        "precision": p.precision,
+        "leap": p.leap,
+        "refid": refid_string(p.refid, p.stratum),
+        "root_delay": p.rootdelay.to_f64(),
+        "root_dispersion": p.rootdispersion.to_f64(),
+        "ppoll": p.ppoll,
+        "hpoll": p.hpoll,
+        "keyid": p.keyid,
+        "version": p.version,
+        "association": p.associd,
+        "reach": p.reach,
+        "unreach": p.unreach,
+        "flash": p.flash2,
+        "boffset": p.estbdelay.to_f64(),
+        "ttl": p.ttl,
+        "flags": peer_flag_words(u16::from(p.flags)),
+        "reference_time": hex_ts(p.reftime),
+        "originate_timestamp": hex_ts(p.org),
+        "receive_timestamp": hex_ts(p.rec),
+        "transmit_timestamp": hex_ts(p.xmt),
+        "filter_delay": p.filtdelay.iter().map(|d| d.to_f64()).collect::<Vec<_>>(),
+        "filter_offset": p.filtoffset.iter().map(|o| o.to_f64_signed()).collect::<Vec<_>>(),
+        "filter_order": p.order.to_vec(),
+        "offset": p.offset.to_f64_signed(),
+        "delay": p.delay.to_f64(),
+        "error_bound": p.dispersion.to_f64(),
+        "filter_error": p.selectdisp.to_f64(),
+    })
 }
 
 fn printpeer(st: &mut Ntpdc, io: &mut dyn Io, p: &InfoPeer) {
@@ -657,6 +703,29 @@ fn peerstats(st: &mut Ntpdc, io: &mut dyn Io, args: &[Arg]) {
     let Some(items) = decode::<InfoPeerStats>(st, io, &r, false, true) else {
         return;
     };
+    if st.json {
+        let mut rows = Vec::new();
+        for p in &items {
+            rows.push(json!({
+                "remote": st.nntohost(io, p.source()),
+                "local": p.destination().to_string(),
+                "time_last_received": p.timereceived,
+                "time_until_next_send": p.timetosend,
+                "reachability_change": p.timereachable,
+                "packets_sent": p.sent,
+                "packets_received": p.processed,
+                "bad_authentication": p.badauth,
+                "bogus_origin": p.bogusorg,
+                "duplicate": p.oldpkt,
+                "bad_dispersion": p.seldisp,
+                "bad_reference_time": p.selbroken,
+                "candidate_order": p.candidate,
+                "flags": peer_flag_words(p.flags),
+            }));
+        }
+        json_out(st, &Value::Array(rows));
+        return;
+    }
     let mut left = items.len();
     for p in &items {
         left -= 1;
@@ -984,8 +1053,11 @@ fn reslist(st: &mut Ntpdc, io: &mut dyn Io, args: &[Arg]) {
     let Some(items) = decode::<InfoRestrict>(st, io, &r, false, true) else {
         return;
     };
-    st.print("   address          mask            count        flags\n");
-    st.print("=====================================================================\n");
+    if !st.json {
+        st.print("   address          mask            count        flags\n");
+        st.print("=====================================================================\n");
+    }
+    let mut rows = Vec::new();
     const MFLAGS: [(u16, &str); 3] = [
         (0x2000, "ntpport"),
         (0x1000, "interface"),
@@ -1041,12 +1113,20 @@ fn reslist(st: &mut Ntpdc, io: &mut dyn Io, args: &[Arg]) {
         } else {
             words.join(", ")
         };
-        if family_ok(args, v6) {
+        if !family_ok(args, v6) {
+            continue;
+        }
+        if st.json {
+            rows.push(json!({"address": addr, "mask": mask, "count": rl.count, "flags": words}));
+        } else {
             st.print(&format!(
                 "{addr:<15.15} {mask:<15.15} {:9}  {flags}\n",
                 rl.count
             ));
         }
+    }
+    if st.json {
+        json_out(st, &Value::Array(rows));
     }
 }
 
@@ -1375,6 +1455,33 @@ fn iflist(st: &mut Ntpdc, io: &mut dyn Io, code: RequestCode) {
     let Some(items) = decode::<InfoIfStats>(st, io, &r, false, false) else {
         return;
     };
+    if st.json {
+        let rows: Vec<Value> = items
+            .iter()
+            .map(|s| {
+                json!({
+                    "index": s.ifnum,
+                    "action": s.action,
+                    "address": s.address().to_string(),
+                    "mask": s.mask().to_string(),
+                    "broadcast": s.broadcast().to_string(),
+                    "enabled": s.ignore_packets == 0,
+                    "name": s.name_str(),
+                    "flags": s.flags,
+                    "last_ttl": s.last_ttl,
+                    "multicast_addresses": s.num_mcast,
+                    "received": s.received,
+                    "sent": s.sent,
+                    "dropped": s.notsent,
+                    "scope_id": s.scopeid,
+                    "peers": s.peercnt,
+                    "uptime": s.uptime,
+                })
+            })
+            .collect();
+        json_out(st, &Value::Array(rows));
+        return;
+    }
     st.print(&format!(
         "{:>2} {} {:>48} {} {} {:>12.12} {:>3} {:>3} {:>2} {:>5} {:>5} {:>5} {:>2} {:>3} {:>7}\n",
         "#",

@@ -911,3 +911,66 @@ fn debug_level_shows_skipped_datagrams() {
     ntpdc::run(&args(&["-c", "iostats", "127.0.0.1"]), &mut io);
     assert_eq!(io.out, "");
 }
+
+#[test]
+fn json_showpeer_pstats_reslist_ifstats() {
+    let mut io = scripted(|req| {
+        let name = match req[3] {
+            2 => "ntpdc-c-showpeer-10.123.21.2",
+            3 => "ntpdc-c-pstats-10.123.21.2",
+            16 => "ntpdc-c-reslist",
+            _ => "ntpdc-c-ifstats-auth",
+        };
+        vector(name).0
+    });
+    ntpdc::run(
+        &args(&[
+            "--json",
+            "-c",
+            "showpeer 10.123.21.2",
+            "-c",
+            "pstats 10.123.21.2",
+            "-c",
+            "reslist",
+            "-c",
+            "keyid 1",
+            "-c",
+            "passwd vectorkey1",
+            "-c",
+            "ifstats",
+            "127.0.0.1",
+        ]),
+        &mut io,
+    );
+    let docs: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&io.out)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(docs.len(), 4, "{}", io.out);
+    let peer = &docs[0][0];
+    assert_eq!(peer["association"], 10098);
+    assert_eq!(peer["refid"], "127.127.1.1");
+    assert_eq!(peer["originate_timestamp"], "00000000.00000000");
+    assert_eq!(
+        peer["flags"],
+        serde_json::json!(["system_peer", "config", "prefer", "shortlist"])
+    );
+    assert_eq!(docs[1][0]["packets_sent"], 15);
+    assert_eq!(
+        docs[1][0]["flags"],
+        serde_json::json!(["system_peer", "config", "prefer", "iburst", "shortlist"])
+    );
+    let res = docs[2].as_array().unwrap();
+    assert_eq!(res.len(), 11);
+    assert_eq!(res[0]["count"], 45);
+    assert_eq!(
+        res[0]["flags"],
+        serde_json::json!(["noquery", "nomodify", "nopeer", "notrap", "kod"])
+    );
+    assert_eq!(res[6]["address"], "localhost");
+    let ifs = docs[3].as_array().unwrap();
+    assert_eq!(ifs.len(), 8);
+    assert_eq!(ifs[2]["name"], "lo");
+    assert_eq!(ifs[2]["address"], "127.0.0.1");
+    assert_eq!(ifs[2]["received"], 279);
+}
