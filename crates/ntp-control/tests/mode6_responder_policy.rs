@@ -8,52 +8,13 @@ mod support;
 use std::time::Duration;
 
 use ntp_control::mode6::responder::{RequestMeta, Responder, Restrictions};
-use ntp_control::mode6::vars::{ClockVars, InterfaceEntry, NoNoise, PeerVars};
-use ntp_wire::mode6::{auth_parts, ControlHeader, ControlMessage, ErrorCode, Opcode, SystemStatus};
+use ntp_control::mode6::vars::{InterfaceEntry, NoNoise};
+use ntp_wire::mode6::{auth_parts, ControlHeader, ControlMessage, ErrorCode, Opcode};
 use ntp_wire::{MacAlgorithm, SymmetricKey};
 use support::*;
 
 const SECRET: [u8; 16] = *b"fedcba9876543210";
 const NOW: Duration = Duration::from_secs(777);
-
-/// A daemon with everything filled: system variables, five peers, a clock, an MRU list,
-/// interfaces and restrictions taken from the classic captures; key 1 is the control key,
-/// key 2 is trusted but not the control key.
-fn rich_fake() -> Fake {
-    let rv = exchanges("ntpq-c-rv");
-    let mut f = Fake::default();
-    f.sys.status = SystemStatus::from_u16(0x0616);
-    apply_sys(&mut f.sys, &items(&joined_data(&rv[0].1)));
-    let p = exchanges("ntpq-p");
-    f.assocs = assoc_list(&p[0].1[0]);
-    for (_, replies) in &p[1..] {
-        let h = ControlHeader::decode(&replies[0]).unwrap();
-        let mut peer = PeerVars {
-            assoc_id: h.assoc_id,
-            status: peer_status(h.status),
-            ..PeerVars::default()
-        };
-        apply_peer(&mut peer, &items(&joined_data(replies)));
-        f.peers.push(peer);
-    }
-    let cv = exchanges("ntpq-c-cv-10097");
-    let mut c = ClockVars::default();
-    apply_clock(&mut c, &items(&joined_data(&cv[0].1)));
-    f.clocks.push((10097, c));
-    let mru = exchanges("ntpq-c-mrulist");
-    f.mru = mru_from_items(&items(&joined_data(&mru[1].1)));
-    let ifs = exchanges("ntpq-c-ifstats-auth");
-    f.interfaces = interfaces_from_items(&items(&joined_data(&ifs[0].1)));
-    let res = exchanges("ntpq-c-reslist-auth");
-    f.restrictions = restrictions_from_items(&items(&joined_data(&res[0].1)));
-    f.keys = vec![
-        vector_key(),
-        SymmetricKey::new(2, MacAlgorithm::Sha1, b"other-trusted"),
-    ];
-    f.control_key = Some(1);
-    f.allow_leap_write = true;
-    f
-}
 
 fn responder() -> Responder {
     Responder::with_noise(SECRET, Box::new(NoNoise))

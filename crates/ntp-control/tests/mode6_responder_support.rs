@@ -40,8 +40,13 @@ fn hex(s: &str) -> Vec<u8> {
 
 /// Every datagram of `classic-4.2.8/<rel>`.
 pub fn vector(rel: &str) -> Vec<Datagram> {
+    vector_at(&format!("classic-4.2.8/{rel}"))
+}
+
+/// Every datagram of `<rel>` (relative to `testdata/vectors`).
+pub fn vector_at(rel: &str) -> Vec<Datagram> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/vectors/classic-4.2.8")
+        .join("../../testdata/vectors")
         .join(rel)
         .join("datagrams.json");
     let text = std::fs::read_to_string(&path)
@@ -60,8 +65,13 @@ pub fn vector(rel: &str) -> Vec<Datagram> {
 
 /// Request/response exchanges of a vector: each request with the responses that follow it.
 pub fn exchanges(rel: &str) -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
+    exchanges_at(&format!("classic-4.2.8/{rel}"))
+}
+
+/// As [`exchanges`], for a path relative to `testdata/vectors`.
+pub fn exchanges_at(rel: &str) -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
     let mut out: Vec<(Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
-    for d in vector(rel) {
+    for d in vector_at(rel) {
         if d.response {
             out.last_mut().expect("request first").1.push(d.payload);
         } else {
@@ -662,4 +672,43 @@ pub fn clock_status(word: u16) -> ClockStatus {
 /// The association list of a captured READSTAT reply.
 pub fn assoc_list(reply: &[u8]) -> Vec<AssocStatus> {
     decode_assoc_list(data_of(reply)).expect("assoc list")
+}
+
+/// A daemon with everything filled: system variables, five peers, a clock, an MRU list,
+/// interfaces and restrictions taken from the classic captures; key 1 is the control key,
+/// key 2 is trusted but not the control key.
+pub fn rich_fake() -> Fake {
+    let rv = exchanges("ntpq-c-rv");
+    let mut f = Fake::default();
+    f.sys.status = SystemStatus::from_u16(0x0616);
+    apply_sys(&mut f.sys, &items(&joined_data(&rv[0].1)));
+    let p = exchanges("ntpq-p");
+    f.assocs = assoc_list(&p[0].1[0]);
+    for (_, replies) in &p[1..] {
+        let h = ControlHeader::decode(&replies[0]).unwrap();
+        let mut peer = PeerVars {
+            assoc_id: h.assoc_id,
+            status: peer_status(h.status),
+            ..PeerVars::default()
+        };
+        apply_peer(&mut peer, &items(&joined_data(replies)));
+        f.peers.push(peer);
+    }
+    let cv = exchanges("ntpq-c-cv-10097");
+    let mut c = ClockVars::default();
+    apply_clock(&mut c, &items(&joined_data(&cv[0].1)));
+    f.clocks.push((10097, c));
+    let mru = exchanges("ntpq-c-mrulist");
+    f.mru = mru_from_items(&items(&joined_data(&mru[1].1)));
+    let ifs = exchanges("ntpq-c-ifstats-auth");
+    f.interfaces = interfaces_from_items(&items(&joined_data(&ifs[0].1)));
+    let res = exchanges("ntpq-c-reslist-auth");
+    f.restrictions = restrictions_from_items(&items(&joined_data(&res[0].1)));
+    f.keys = vec![
+        vector_key(),
+        SymmetricKey::new(2, MacAlgorithm::Sha1, b"other-trusted"),
+    ];
+    f.control_key = Some(1);
+    f.allow_leap_write = true;
+    f
 }
