@@ -567,3 +567,38 @@ fn var_lists_name_every_variable_in_table_order() {
     // Classic builds it in a 468-octet buffer and drops the names that do not fit.
     assert!(text.len() < 470);
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever follows a plausible header, a remote unauthenticated source never gets
+        /// more octets than it sent.
+        #[test]
+        fn remote_replies_never_exceed_requests(
+            op in 0u8..32,
+            assoc in prop_oneof![Just(0u16), Just(10097), Just(10098), any::<u16>()],
+            version in 0u8..8,
+            count in 0u16..600,
+            body in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            let mut f = rich_fake();
+            let mut r = responder();
+            let mut req = vec![(version << 3) | 6, op, 0, 1, 0, 0];
+            req.extend_from_slice(&assoc.to_be_bytes());
+            req.extend_from_slice(&[0, 0]);
+            req.extend_from_slice(&count.to_be_bytes());
+            req.extend_from_slice(&body);
+            let replies = r.handle(&req, &remote_meta(NOW), &mut f);
+            prop_assert!(total(&replies) <= req.len());
+            prop_assert!(f.leap_writes.is_empty());
+            for d in &replies {
+                let h = ControlHeader::decode(d).unwrap();
+                prop_assert!(h.response);
+            }
+        }
+    }
+}

@@ -38,7 +38,7 @@ use std::time::Duration;
 use ntp_wire::mode6::{
     auth_parts, encode_assoc_list, response_messages, validate_request, AssocStatus, ControlHeader,
     ControlMessage, ErrorCode, Fragment, Opcode, RequestRejection, SystemStatus, VarListWriter,
-    CTL_HEADER_LEN, CTL_MAX_DATA_LEN,
+    CTL_MAX_DATA_LEN,
 };
 use ntp_wire::{MacAlgorithm, SymmetricKey};
 
@@ -1101,9 +1101,6 @@ impl MruParams {
         Some(p)
     }
 }
-
-/// The octets of the smallest possible reply, for documentation and tests: an error reply.
-pub const ERROR_REPLY_LEN: usize = CTL_HEADER_LEN;
 
 #[cfg(test)]
 mod tests {

@@ -1466,3 +1466,85 @@ pub fn put_restrict_entry(
     }
     put_noise(w, noise, index);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_status_words_follow_bit_order() {
+        assert_eq!(kernel_status_text(0x40), "unsync");
+        assert_eq!(kernel_status_text(0x2001 | 0x8000), "pll nano src=B");
+        assert_eq!(kernel_status_text(0), "");
+    }
+
+    #[test]
+    fn unrestricted_access_reads_as_all_positive_words() {
+        assert_eq!(
+            RestrictAccess::default().text(),
+            "serve trust peer epeer query trap"
+        );
+        let tutorial = RestrictAccess {
+            nopeer: true,
+            noquery: true,
+            nomodify: true,
+            notrap: true,
+            kod: true,
+            ..RestrictAccess::default()
+        };
+        assert_eq!(
+            tutorial.text(),
+            "serve trust nopeer epeer noquery nomodify notrap kod"
+        );
+    }
+
+    #[test]
+    fn classic_noise_tags_never_contain_separators_and_orders_are_permutations() {
+        let mut n = ClassicNoise::new(42);
+        for _ in 0..1000 {
+            let item = n.noise_item().expect("always an item");
+            assert!(item
+                .tag
+                .iter()
+                .all(|&c| c.is_ascii_graphic() && c != b',' && c != b'='));
+            let mut order: [usize; 12] = std::array::from_fn(|k| k);
+            n.field_order(&mut order);
+            let mut sorted = order;
+            sorted.sort_unstable();
+            assert_eq!(sorted, std::array::from_fn::<usize, 12, _>(|k| k));
+        }
+    }
+
+    #[test]
+    fn var_list_is_cut_to_classic_buffer() {
+        let long: Vec<String> = (0..20).map(|i| format!("{i:0>30}")).collect();
+        let t = var_list_text("x_var_list", long.iter().map(String::as_str)).expect("fits");
+        // 14 names of 30 fit; the 15th would reach the end of the 468-octet buffer.
+        assert_eq!(t.matches(',').count(), 13);
+        assert_eq!(t.len(), 12 + 14 * 30 + 13 + 1);
+        assert_eq!(
+            var_list_text("v", ["a", "b"].into_iter()).as_deref(),
+            Some("v=\"a,b\"")
+        );
+    }
+
+    #[test]
+    fn peer_refid_is_an_address_between_strata_2_and_15_unless_a_refclock() {
+        let mut p = PeerVars {
+            stratum: 2,
+            refid: [127, 127, 1, 1],
+            ..PeerVars::default()
+        };
+        let mut w = VarListWriter::new();
+        put_peer_var(&mut w, PeerVar::Refid, &p);
+        p.refclock = true;
+        p.refid = *b"LOCL";
+        put_peer_var(&mut w, PeerVar::Refid, &p);
+        p.refclock = false;
+        p.stratum = 16;
+        p.refid = *b"INIT";
+        put_peer_var(&mut w, PeerVar::Refid, &p);
+        let data: Vec<u8> = w.finish().into_iter().flat_map(|f| f.data).collect();
+        assert_eq!(data, b"refid=127.127.1.1, refid=LOCL, refid=INIT\r\n");
+    }
+}
