@@ -7,6 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use ntp_control::mode7::responder::{
     ChangeRefused, NoKeys, PrivateChange, PrivateData, RequestMeta, RestrictFlags, TrustedKeys,
@@ -135,11 +136,16 @@ impl FakeData {
 
     /// The state of every captured ntpdc report of the classic daemon.
     pub fn classic() -> Self {
-        let mut d = FakeData::default();
-        for v in GOLDEN {
-            d.absorb(&exchange(v).1);
-        }
-        d
+        static CLASSIC: OnceLock<FakeData> = OnceLock::new();
+        CLASSIC
+            .get_or_init(|| {
+                let mut d = FakeData::default();
+                for v in GOLDEN {
+                    d.absorb(&exchange(v).1);
+                }
+                d
+            })
+            .clone()
     }
 
     /// A state with many entries in every list (for multi-datagram replies).
