@@ -584,3 +584,62 @@ fn old_conf_peer_is_accepted_only_from_implementation_3() {
         vec![vec![0x97, 0, 2, 10, 0x30, 0, 0, 0]]
     );
 }
+
+#[test]
+fn fudge_needs_a_refclock_address_and_a_known_selector() {
+    let keys = keys();
+    let meta = loopback_meta(&keys, NOW);
+    let fudge = |addr: Ipv4Addr, which: u32| {
+        let item = ConfFudge {
+            clockadr: addr,
+            which,
+            ..Default::default()
+        }
+        .to_vec(ItemLayout::Full);
+        signed(RequestCode::SetClkFudge, 1, 20, &item, &vector_key(), NOW)
+    };
+    let clock = Ipv4Addr::new(127, 127, 1, 0);
+    let (got, data) = run(&fudge(clock, 3), &meta);
+    assert_eq!(got, vec![vec![0x97, 0, 3, 37, 0, 0, 0, 0]]);
+    assert_eq!(data.applied.len(), 1);
+    let (got, data) = run(&fudge(Ipv4Addr::new(10, 0, 0, 1), 3), &meta);
+    assert_eq!(got, vec![vec![0x97, 0, 3, 37, 0x40, 0, 0, 0]]);
+    assert!(data.applied.is_empty());
+    let (got, _) = run(&fudge(clock, 9), &meta);
+    assert_eq!(got, vec![vec![0x97, 0, 3, 37, 0x30, 0, 0, 0]]);
+}
+
+#[test]
+fn reset_flags_are_format_checked() {
+    let keys = keys();
+    let meta = loopback_meta(&keys, NOW);
+    let reset = |flags: u32| {
+        signed(
+            RequestCode::ResetStats,
+            1,
+            4,
+            &flags.to_be_bytes(),
+            &vector_key(),
+            NOW,
+        )
+    };
+    let (got, data) = run(&reset(reset_flags::IO | reset_flags::SYS), &meta);
+    assert_eq!(got, vec![vec![0x97, 0, 3, 21, 0, 0, 0, 0]]);
+    assert_eq!(data.applied, vec![PrivateChange::ResetStats(6)]);
+    let (got, data) = run(&reset(0x80), &meta);
+    assert_eq!(got, vec![vec![0x97, 0, 3, 21, 0x30, 0, 0, 0]]);
+    assert!(data.applied.is_empty());
+}
+
+#[test]
+fn showpeer_wants_the_full_item_but_pstats_takes_the_old_one() {
+    let meta = loopback_meta(&NoKeys, NtpTimestamp::ZERO);
+    let old_item = [10, 123, 21, 2, 0, 123, 0, 0];
+    let showpeer = request(2, RequestCode::PeerInfo.into(), 1, 8, &old_item);
+    let (got, _) = run(&showpeer, &meta);
+    assert_eq!(got, vec![vec![0x97, 0, 2, 2, 0x30, 0, 0, 0]]);
+    let pstats = request(2, RequestCode::PeerStats.into(), 1, 8, &old_item);
+    let (got, _) = run(&pstats, &meta);
+    let h = PrivateHeader::decode(&got[0]).unwrap();
+    assert_eq!((h.nitems, h.item_size), (1, 80));
+}

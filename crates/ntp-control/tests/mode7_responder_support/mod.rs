@@ -327,6 +327,7 @@ pub fn signed(
 
 /// Octet ranges of one item that classic leaves stale (we send zeros there): `unused*`,
 /// padding, `timer`/`timereset`, and the address fields of the family not in use.
+/// `info_if_stats` has none: classic clears each item before filling it.
 pub fn stale_ranges(code: RequestCode, item_size: usize, item: &[u8]) -> Vec<Range<usize>> {
     use RequestCode as C;
     let host_flag = |at: usize| item.get(at..at + 4).is_some_and(|b| b != [0, 0, 0, 0]);
@@ -368,14 +369,6 @@ pub fn stale_ranges(code: RequestCode, item_size: usize, item: &[u8]) -> Vec<Ran
         (C::GetRestrict, 56) => {
             let mut r = vec![20..24];
             r.push(if host_flag(16) { 0..8 } else { 24..56 });
-            r
-        }
-        (C::IfStats, 136) => {
-            let v6 = item.get(48..52).is_some_and(|b| b != [0, 0, 0, 0]);
-            let mut r = vec![132..136];
-            if !v6 {
-                r.extend([4..16, 20..32, 36..48]);
-            }
             r
         }
         _ => Vec::new(),

@@ -32,6 +32,14 @@ const ALL_RESET_FLAGS: u32 = 0x7f;
 const RESM_NTPONLY: u16 = 0x2000;
 /// Largest key id (`NTP_MAXKEY`).
 const MAX_KEY_ID: u64 = 65_535;
+/// `conf_fudge.which` values classic knows (`FUDGE_TIME1` .. `FUDGE_FLAGS`).
+const FUDGE_WHICH: std::ops::RangeInclusive<u32> = 1..=5;
+
+/// True for a refclock pseudo-address, 127.127.t.u (`ISREFCLOCKADR`).
+fn is_refclock(addr: Ipv4Addr) -> bool {
+    let [a, b, ..] = addr.octets();
+    a == 127 && b == 127
+}
 
 /// What processing one request produced.
 pub(super) struct Processed {
@@ -387,8 +395,7 @@ fn clock_addresses(ctx: &Ctx<'_>) -> Result<Vec<Ipv4Addr>, InfoError> {
     ctx.decode::<ClockAddr>()?
         .into_iter()
         .map(|c| {
-            let [a, b, ..] = c.addr.octets();
-            if a == 127 && b == 127 {
+            if is_refclock(c.addr) {
                 Ok(c.addr)
             } else {
                 Err(InfoError::NoData)
@@ -458,9 +465,7 @@ fn decode_change(ctx: &Ctx<'_>, code: RequestCode) -> Result<PrivateChange, Info
             };
             for p in &peers {
                 if let IpAddr::V4(a) = p.address {
-                    let [o0, o1, ..] = a.octets();
-                    let refclock = o0 == 127 && o1 == 127;
-                    if !refclock && (a.is_unspecified() || a.is_broadcast()) {
+                    if !is_refclock(a) && (a.is_unspecified() || a.is_broadcast()) {
                         return Err(InfoError::Fmt);
                     }
                 }
@@ -527,7 +532,19 @@ fn decode_change(ctx: &Ctx<'_>, code: RequestCode) -> Result<PrivateChange, Info
                 PrivateChange::SetControlKey(key)
             }
         }
-        C::SetClkFudge => PrivateChange::SetClockFudge(ctx.decode::<ConfFudge>()?),
+        C::SetClkFudge => {
+            let fudges = ctx.decode::<ConfFudge>()?;
+            for f in &fudges {
+                // Per item, as classic: a refclock address, then a known `FUDGE_*` selector.
+                if !is_refclock(f.clockadr) {
+                    return Err(InfoError::NoData);
+                }
+                if !FUDGE_WHICH.contains(&f.which) {
+                    return Err(InfoError::Fmt);
+                }
+            }
+            PrivateChange::SetClockFudge(fudges)
+        }
         // Every other served code has its own arm in `dispatch`.
         _ => return Err(InfoError::Req),
     })
