@@ -643,3 +643,71 @@ fn showpeer_wants_the_full_item_but_pstats_takes_the_old_one() {
     let h = PrivateHeader::decode(&got[0]).unwrap();
     assert_eq!((h.nitems, h.item_size), (1, 80));
 }
+
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A mode 7 header with any fields, then any tail, so most inputs get past the decoder.
+    fn datagram() -> impl Strategy<Value = Vec<u8>> {
+        (
+            any::<[u8; 8]>(),
+            prop::collection::vec(any::<u8>(), 0..240),
+            any::<bool>(),
+        )
+            .prop_map(|(mut h, tail, plausible)| {
+                if plausible {
+                    // Mostly-valid request header: VN 2, mode 7, sequence 0, err/mbz 0.
+                    h[0] = 0x17;
+                    h[1] &= 0x80;
+                    h[2] = [0, 2, 3, 99][usize::from(h[2] % 4)];
+                    h[3] %= 48;
+                    h[4] &= 0x0f;
+                    h[6] &= 0x0f;
+                }
+                let mut d = h.to_vec();
+                d.extend(tail);
+                d
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn remote_replies_never_exceed_the_request(
+            req in datagram(),
+            mode7 in any::<bool>(),
+            nomodify in any::<bool>(),
+            n in 0usize..60,
+        ) {
+            let keys = keys();
+            let mut meta = remote_meta(mode7);
+            meta.keys = &keys;
+            meta.restrict.nomodify = nomodify;
+            let mut data = FakeData::big(n);
+            let got = Responder::new().handle(&req, &meta, &mut data);
+            let total: usize = got.iter().map(Vec::len).sum();
+            prop_assert!(total <= req.len());
+            prop_assert!(data.applied.is_empty());
+            prop_assert_eq!(data.reloads, 0);
+            if !mode7 {
+                prop_assert!(got.is_empty());
+            }
+        }
+
+        #[test]
+        fn loopback_replies_are_well_formed(req in datagram(), n in 0usize..60) {
+            let keys = keys();
+            let meta = loopback_meta(&keys, NOW);
+            let mut data = FakeData::big(n);
+            let got = Responder::new().handle(&req, &meta, &mut data);
+            prop_assert!(data.applied.is_empty(), "no valid MAC can be guessed");
+            for (i, d) in got.iter().enumerate() {
+                let r = PrivateResponse::decode(d).unwrap();
+                prop_assert!(r.header.response);
+                prop_assert_eq!(usize::from(r.header.sequence), i);
+                prop_assert_eq!(r.header.more, i + 1 < got.len());
+                prop_assert_eq!(&d[2..4], &req[2..4]);
+            }
+        }
+    }
+}
