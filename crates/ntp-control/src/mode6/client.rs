@@ -1,1 +1,809 @@
-//! (being written)
+//! The sans-IO ntpq session: request datagrams with classic sequence numbers, optional MAC,
+//! fragment reassembly, timeouts and the one retry of classic ntpq's `doqueryex()`; plus the
+//! MRU list retrieval (`REQ_NONCE`, then `READ_MRU` with `nonce=..., frags=32` and follow-ups
+//! naming the newest entries already held).
+//!
+//! The caller owns the socket and the clock: it sends what [`Session::begin`] and
+//! [`Session::handle_timeout`] return, feeds every received datagram to
+//! [`Session::handle_datagram`], and calls [`Session::handle_timeout`] when
+//! [`Session::wait_time`] has passed without a complete response.
+//!
+//! ```
+//! use ntp_control::mode6::client::{Request, Session};
+//! use ntp_wire::mode6::{ControlHeader, ControlMessage, Opcode};
+//!
+//! let mut session = Session::new();
+//! let wire = session.begin(Request::new(Opcode::ReadVar, 0, b"stratum".to_vec())).unwrap();
+//! assert_eq!(&wire[..4], &[0x16, 0x02, 0x00, 0x01]); // version 2, READVAR, sequence 1
+//!
+//! // The server's single-fragment answer.
+//! let mut h = ControlHeader::decode(&wire).unwrap();
+//! h.response = true;
+//! h.status = 0x0616;
+//! let reply = ControlMessage::new(h, b"stratum=3\r\n".to_vec()).unwrap().to_vec().unwrap();
+//! let response = session.handle_datagram(&reply).unwrap().expect("complete");
+//! assert_eq!(response.data, b"stratum=3\r\n");
+//! ```
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ntp_wire::mode6::{
+    parse_varlist, ControlHeader, ControlMessage, ControlResponse, ErrorCode, Opcode, Progress,
+    Reassembler, ReassemblyError, CTL_MAX_DATA_LEN,
+};
+use ntp_wire::{NtpTimestamp, SymmetricKey, WireError};
+
+/// Classic ntpq's wait for the first fragment of a response (`DEFTIMEOUT`, 5 s).
+pub const DEFAULT_PRIMARY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Classic ntpq's wait for each further fragment (`DEFSTIMEOUT`, 3 s).
+pub const DEFAULT_SECONDARY_TIMEOUT: Duration = Duration::from_secs(3);
+/// Version classic ntpq puts in requests (`NTP_OLDVERSION + 1`).
+pub const DEFAULT_VERSION: u8 = 2;
+
+/// Why an exchange failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// Nothing arrived, even after the retry (`ERR_TIMEOUT`).
+    #[error("request timed out")]
+    Timeout,
+    /// Some fragments arrived but not all, even after the retry, or a fragment claimed more
+    /// data than it carried (`ERR_INCOMPLETE`).
+    #[error("response from server was incomplete")]
+    Incomplete,
+    /// More than 32 fragments or more data than ntpq's buffer holds (`ERR_TOOMUCH`).
+    #[error("buffer size exceeded for returned data")]
+    TooMuch,
+    /// The server answered with an error code.
+    #[error("server error {0:?}")]
+    Server(ErrorCode),
+    /// The request needs a MAC and the session has no key.
+    #[error("authentication needed but no key is set")]
+    NoKey,
+    /// The request could not be encoded (e.g. data longer than 65535 octets).
+    #[error("cannot encode request: {0}")]
+    Encode(WireError),
+    /// A datagram or timeout arrived while no exchange was in progress.
+    #[error("no exchange in progress")]
+    Idle,
+}
+
+impl ClientError {
+    /// The line classic ntpq prints on stderr for this error (without the `server=HOST `
+    /// prefix it adds when several hosts were given); `assoc_id` fills in `CERR_BADASSOC`.
+    pub fn message(&self, assoc_id: u16) -> String {
+        match self {
+            ClientError::Timeout => "***Request timed out".to_owned(),
+            ClientError::Incomplete => "***Response from server was incomplete".to_owned(),
+            ClientError::TooMuch => "***Buffer size exceeded for returned data".to_owned(),
+            ClientError::Server(code) => code.message(assoc_id),
+            ClientError::NoKey => "***Authentication key required".to_owned(),
+            ClientError::Encode(e) => format!("***Cannot build request: {e}"),
+            ClientError::Idle => "***No request outstanding".to_owned(),
+        }
+    }
+}
+
+/// One mode 6 request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Operation.
+    pub opcode: Opcode,
+    /// Association (0 = system).
+    pub assoc_id: u16,
+    /// Request data (variable names, `name=value` pairs, MRU parameters...).
+    pub data: Vec<u8>,
+    /// Sign the request with the session key (classic does so for the opcodes the daemon
+    /// serves only with the `controlkey`, and for every request after `authenticate yes`).
+    pub authenticate: bool,
+}
+
+impl Request {
+    /// A request that is authenticated exactly when the opcode needs it
+    /// ([`Opcode::requires_auth`]).
+    pub fn new(opcode: Opcode, assoc_id: u16, data: Vec<u8>) -> Self {
+        Request {
+            opcode,
+            assoc_id,
+            data,
+            authenticate: opcode.requires_auth(),
+        }
+    }
+}
+
+/// State of the exchange in progress.
+#[derive(Debug, Clone)]
+struct Exchange {
+    request: Request,
+    header: ControlHeader,
+    reassembler: Reassembler,
+    retried: bool,
+}
+
+/// The client side of mode 6: sequence numbers, version, key, timeouts and the exchange in
+/// progress.
+#[derive(Debug, Clone)]
+pub struct Session {
+    sequence: u16,
+    version: u8,
+    key: Option<SymmetricKey>,
+    primary_timeout: Duration,
+    secondary_timeout: Duration,
+    current: Option<Exchange>,
+    /// Every datagram the last exchange ignored, with the reason (for `debug`).
+    ignored: Vec<ReassemblyError>,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Session {
+    /// A session as classic ntpq starts: version 2, no key, 5 s / 3 s timeouts; the first
+    /// request gets sequence number 1.
+    pub fn new() -> Self {
+        Session {
+            sequence: 0,
+            version: DEFAULT_VERSION,
+            key: None,
+            primary_timeout: DEFAULT_PRIMARY_TIMEOUT,
+            secondary_timeout: DEFAULT_SECONDARY_TIMEOUT,
+            current: None,
+            ignored: Vec::new(),
+        }
+    }
+
+    /// The version placed in requests (ntpq's `ntpversion`).
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+
+    /// Set the request version (1..=4 in classic; other values are the caller's business).
+    pub fn set_version(&mut self, version: u8) {
+        self.version = version & 7;
+    }
+
+    /// The key used for authenticated requests.
+    pub fn key(&self) -> Option<&SymmetricKey> {
+        self.key.as_ref()
+    }
+
+    /// Set or clear the key used for authenticated requests.
+    pub fn set_key(&mut self, key: Option<SymmetricKey>) {
+        self.key = key;
+    }
+
+    /// The wait for the first fragment.
+    pub fn primary_timeout(&self) -> Duration {
+        self.primary_timeout
+    }
+
+    /// Set the wait for the first fragment (ntpq's `timeout`).
+    pub fn set_primary_timeout(&mut self, d: Duration) {
+        self.primary_timeout = d;
+    }
+
+    /// The wait for each further fragment.
+    pub fn secondary_timeout(&self) -> Duration {
+        self.secondary_timeout
+    }
+
+    /// Set the wait for each further fragment.
+    pub fn set_secondary_timeout(&mut self, d: Duration) {
+        self.secondary_timeout = d;
+    }
+
+    /// Sequence number of the last request built.
+    pub fn last_sequence(&self) -> u16 {
+        self.sequence
+    }
+
+    /// Why datagrams of the current (or last) exchange were dropped.
+    pub fn ignored(&self) -> &[ReassemblyError] {
+        &self.ignored
+    }
+
+    fn encode(&self, header: ControlHeader, request: &Request) -> Result<Vec<u8>, ClientError> {
+        let mut msg =
+            ControlMessage::new(header, request.data.clone()).map_err(ClientError::Encode)?;
+        if request.authenticate {
+            let key = self.key.as_ref().ok_or(ClientError::NoKey)?;
+            let digest_len = key.algorithm.digest_len();
+            msg.sign(key.id, |covered| {
+                let d = key.digest(covered);
+                d.as_bytes().get(..digest_len).unwrap_or_default().to_vec()
+            })
+            .map_err(ClientError::Encode)?;
+        }
+        msg.to_vec().map_err(ClientError::Encode)
+    }
+
+    fn header_for(&self, request: &Request) -> ControlHeader {
+        let mut header = ControlHeader::request(request.opcode, self.sequence, request.assoc_id);
+        header.version = self.version;
+        header
+    }
+
+    /// Start an exchange: take the next sequence number and return the datagram to send.
+    /// Any exchange still in progress is abandoned.
+    ///
+    /// # Errors
+    /// [`ClientError::NoKey`] when the request is to be authenticated and no key is set;
+    /// [`ClientError::Encode`] when the data does not fit a datagram. The sequence number is
+    /// consumed either way, as in classic ntpq.
+    pub fn begin(&mut self, request: Request) -> Result<Vec<u8>, ClientError> {
+        self.current = None;
+        self.ignored.clear();
+        self.sequence = self.sequence.wrapping_add(1);
+        let header = self.header_for(&request);
+        let wire = self.encode(header, &request)?;
+        self.current = Some(Exchange {
+            reassembler: Reassembler::new(&header).lenient_assoc(),
+            header,
+            request,
+            retried: false,
+        });
+        Ok(wire)
+    }
+
+    /// How long to wait for the next datagram: the primary timeout until a fragment of the
+    /// response has arrived, the secondary timeout after.
+    pub fn wait_time(&self) -> Duration {
+        match &self.current {
+            Some(x) if x.reassembler.fragment_count() > 0 => self.secondary_timeout,
+            _ => self.primary_timeout,
+        }
+    }
+
+    /// True while an exchange is in progress.
+    pub fn in_progress(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// Feed one received datagram. Returns the response once complete; `Ok(None)` while more
+    /// fragments are needed or when the datagram was dropped (wrong sequence, duplicate...,
+    /// see [`Self::ignored`]).
+    ///
+    /// # Errors
+    /// [`ClientError::Server`] for an error reply, [`ClientError::Incomplete`] for a fragment
+    /// claiming more data than it has, [`ClientError::TooMuch`] past ntpq's limits,
+    /// [`ClientError::Idle`] with no exchange in progress. The exchange ends on any error.
+    pub fn handle_datagram(
+        &mut self,
+        datagram: &[u8],
+    ) -> Result<Option<ControlResponse>, ClientError> {
+        let x = self.current.as_mut().ok_or(ClientError::Idle)?;
+        match x.reassembler.accept_datagram(datagram) {
+            Ok(Progress::Incomplete) => Ok(None),
+            Ok(Progress::Complete(resp)) => {
+                self.current = None;
+                Ok(Some(resp))
+            }
+            Err(e) if e.is_fatal() => {
+                self.current = None;
+                Err(match e {
+                    ReassemblyError::ServerError { code } => ClientError::Server(code),
+                    ReassemblyError::Incomplete { .. } => ClientError::Incomplete,
+                    _ => ClientError::TooMuch,
+                })
+            }
+            Err(e) => {
+                self.ignored.push(e);
+                Ok(None)
+            }
+        }
+    }
+
+    /// The wait of [`Self::wait_time`] passed without a complete response. The first time,
+    /// classic ntpq sends the request again (with a new sequence number when some fragments
+    /// had arrived, so late fragments of the first try are not mixed in): the datagram to
+    /// send is returned. The second time the exchange fails.
+    ///
+    /// # Errors
+    /// [`ClientError::Timeout`] when nothing arrived, [`ClientError::Incomplete`] when some
+    /// fragments did, [`ClientError::Idle`] with no exchange in progress.
+    pub fn handle_timeout(&mut self) -> Result<Vec<u8>, ClientError> {
+        let x = self.current.take().ok_or(ClientError::Idle)?;
+        let partial = x.reassembler.fragment_count() > 0;
+        if x.retried {
+            return Err(if partial {
+                ClientError::Incomplete
+            } else {
+                ClientError::Timeout
+            });
+        }
+        if partial {
+            self.sequence = self.sequence.wrapping_add(1);
+        }
+        let header = ControlHeader {
+            sequence: self.sequence,
+            ..x.header
+        };
+        let wire = self.encode(header, &x.request)?;
+        self.current = Some(Exchange {
+            reassembler: Reassembler::new(&header).lenient_assoc(),
+            header,
+            request: x.request,
+            retried: true,
+        });
+        Ok(wire)
+    }
+
+    /// True when the exchange in progress has had at least one fragment (for the classic
+    /// "timed out with incomplete data" debug message).
+    pub fn has_partial(&self) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|x| x.reassembler.fragment_count() > 0)
+    }
+}
+
+/// Parse a mode 6 timestamp value `0xXXXXXXXX.XXXXXXXX` (ntpq's `decodets` hex form).
+pub fn parse_hex_timestamp(text: &str) -> Option<NtpTimestamp> {
+    let rest = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))?;
+    let (secs, frac) = rest.split_once('.')?;
+    if secs.is_empty() || secs.len() > 8 || frac.is_empty() || frac.len() > 8 {
+        return None;
+    }
+    let s = u32::from_str_radix(secs, 16).ok()?;
+    let f = u32::from_str_radix(frac, 16).ok()?;
+    Some(NtpTimestamp::from_bits((u64::from(s) << 32) | u64::from(f)))
+}
+
+/// One MRU entry as ntpq collects it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MruEntry {
+    /// `addr.N`: the remote `address:port` text as the server sent it.
+    pub addr: String,
+    /// `last.N`: when the last packet arrived.
+    pub last: NtpTimestamp,
+    /// `first.N`: when the first packet arrived.
+    pub first: NtpTimestamp,
+    /// `ct.N`: packets seen.
+    pub count: u32,
+    /// `mv.N`: mode and version byte of the last packet.
+    pub mode_version: u8,
+    /// `rs.N`: restriction bits that applied.
+    pub restrict: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PartialEntry {
+    addr: Option<String>,
+    last: Option<NtpTimestamp>,
+    first: Option<NtpTimestamp>,
+    count: Option<u32>,
+    mv: Option<u8>,
+    rs: Option<u32>,
+}
+
+impl PartialEntry {
+    fn complete(&self) -> Option<MruEntry> {
+        Some(MruEntry {
+            addr: self.addr.clone()?,
+            last: self.last?,
+            first: self.first?,
+            count: self.count?,
+            mode_version: self.mv?,
+            restrict: self.rs?,
+        })
+    }
+}
+
+/// What to do after an MRU response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MruStep {
+    /// Send a `READ_MRU` request with this data.
+    ReadMru(Vec<u8>),
+    /// The nonce is used up: send `REQ_NONCE` and pass the answer to
+    /// [`MruQuery::handle_nonce`].
+    FetchNonce,
+    /// The list is complete.
+    Done,
+}
+
+/// Why MRU retrieval stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MruError {
+    /// The `REQ_NONCE` answer had no `nonce=` item.
+    #[error("no nonce in the server's answer")]
+    NoNonce,
+    /// The response text did not parse.
+    #[error("malformed MRU response")]
+    Malformed,
+    /// The server sent responses without ever finishing the list.
+    #[error("MRU retrieval did not converge")]
+    TooManyRequests,
+}
+
+/// Most follow-up requests before giving up (the server sends at most 256 rows per answer;
+/// this bounds a misbehaving server, not a real list).
+const MAX_MRU_REQUESTS: usize = 4096;
+
+/// Sans-IO MRU retrieval as classic ntpq's `collect_mru_list()` does it.
+///
+/// Flow: send `REQ_NONCE` (no data), pass the reply data to [`Self::handle_nonce`], which
+/// gives the first `READ_MRU` data (`nonce=<n>, frags=32[, parms]`); pass each `READ_MRU`
+/// reply to [`Self::handle_response`] until it says [`MruStep::Done`].
+#[derive(Debug, Clone)]
+pub struct MruQuery {
+    parms: String,
+    frags: u32,
+    nonce: Option<String>,
+    nonce_uses: u32,
+    /// Entries, oldest first; re-heard addresses move to the end.
+    entries: Vec<MruEntry>,
+    updates: u32,
+    now: Option<NtpTimestamp>,
+    requests: usize,
+}
+
+impl MruQuery {
+    /// A query with extra parameters (`mincount=`, `laddr=`, `resall=`, `resany=`, ...),
+    /// already joined as `, name=value` pairs the way ntpq appends them (may be empty).
+    pub fn new(parms: &str) -> Self {
+        MruQuery {
+            parms: parms.to_owned(),
+            frags: 32,
+            nonce: None,
+            nonce_uses: 0,
+            entries: Vec::new(),
+            updates: 0,
+            now: None,
+            requests: 0,
+        }
+    }
+
+    /// Take the `REQ_NONCE` reply and return the next `READ_MRU` request data.
+    ///
+    /// # Errors
+    /// [`MruError::NoNonce`] when the reply has no `nonce=` item.
+    pub fn handle_nonce(&mut self, data: &[u8]) -> Result<Vec<u8>, MruError> {
+        let items = parse_varlist(data).map_err(|_| MruError::NoNonce)?;
+        let nonce = items
+            .into_iter()
+            .find(|i| i.name == "nonce")
+            .and_then(|i| i.value)
+            .ok_or(MruError::NoNonce)?;
+        self.nonce = Some(nonce);
+        self.nonce_uses = 0;
+        Ok(self.next_request())
+    }
+
+    fn next_request(&mut self) -> Vec<u8> {
+        self.requests += 1;
+        self.nonce_uses += 1;
+        let nonce = self.nonce.clone().unwrap_or_default();
+        let mut req = format!("nonce={nonce}, frags={}{}", self.frags, self.parms);
+        // Name the newest entries we hold, newest first, so the server continues after them.
+        for (i, e) in self.entries.iter().rev().enumerate() {
+            let bits = e.last.to_bits();
+            let piece = format!(
+                ", addr.{i}={}, last.{i}=0x{:08x}.{:08x}",
+                e.addr,
+                bits >> 32,
+                bits & 0xffff_ffff
+            );
+            if req.len() + piece.len() > CTL_MAX_DATA_LEN {
+                break;
+            }
+            req.push_str(&piece);
+        }
+        req.into_bytes()
+    }
+
+    /// Take one `READ_MRU` reply.
+    ///
+    /// # Errors
+    /// [`MruError::Malformed`] when the text does not parse; [`MruError::TooManyRequests`]
+    /// when the server never ends the list.
+    pub fn handle_response(&mut self, data: &[u8]) -> Result<MruStep, MruError> {
+        let items = parse_varlist(data).map_err(|_| MruError::Malformed)?;
+        let mut partial: Vec<(u32, PartialEntry)> = Vec::new();
+        let mut done = false;
+        for item in items {
+            let value = item.value.clone().unwrap_or_default();
+            match item.name.as_str() {
+                "nonce" => {
+                    self.nonce = Some(value);
+                    self.nonce_uses = 0;
+                    continue;
+                }
+                "now" => {
+                    self.now = parse_hex_timestamp(&value);
+                    done = true;
+                    continue;
+                }
+                "last.newest" | "last.older" | "addr.older" => continue,
+                _ => {}
+            }
+            let Some((tag, index)) = item.name.split_once('.') else {
+                continue;
+            };
+            let Ok(index) = index.parse::<u32>() else {
+                continue;
+            };
+            let slot = match partial.iter().position(|(i, _)| *i == index) {
+                Some(p) => p,
+                None => {
+                    partial.push((index, PartialEntry::default()));
+                    partial.len() - 1
+                }
+            };
+            let Some((_, e)) = partial.get_mut(slot) else {
+                continue;
+            };
+            // Unknown tags (the server's random noise tags) are skipped.
+            match tag {
+                "addr" => e.addr = Some(value),
+                "last" => e.last = parse_hex_timestamp(&value),
+                "first" => e.first = parse_hex_timestamp(&value),
+                "ct" => e.count = parse_c_uint(&value).and_then(|v| u32::try_from(v).ok()),
+                "mv" => e.mv = parse_c_uint(&value).and_then(|v| u8::try_from(v).ok()),
+                "rs" => e.rs = parse_c_uint(&value).and_then(|v| u32::try_from(v).ok()),
+                _ => {}
+            }
+        }
+        partial.sort_by_key(|(i, _)| *i);
+        for (_, p) in partial {
+            if let Some(entry) = p.complete() {
+                self.add(entry);
+            }
+        }
+        if done {
+            return Ok(MruStep::Done);
+        }
+        if self.requests >= MAX_MRU_REQUESTS {
+            return Err(MruError::TooManyRequests);
+        }
+        if self.nonce_uses >= 4 {
+            return Ok(MruStep::FetchNonce);
+        }
+        Ok(MruStep::ReadMru(self.next_request()))
+    }
+
+    fn add(&mut self, entry: MruEntry) {
+        if let Some(pos) = self.entries.iter().position(|e| e.addr == entry.addr) {
+            self.entries.remove(pos);
+            self.updates += 1;
+        }
+        self.entries.push(entry);
+    }
+
+    /// Entries, oldest first.
+    pub fn entries(&self) -> &[MruEntry] {
+        &self.entries
+    }
+
+    /// How many entries replaced an earlier one for the same address ("updates").
+    pub fn updates(&self) -> u32 {
+        self.updates
+    }
+
+    /// The server's `now=` from the last reply.
+    pub fn now(&self) -> Option<NtpTimestamp> {
+        self.now
+    }
+
+    /// Entries keyed by address (for callers that merge lists).
+    pub fn by_addr(&self) -> HashMap<&str, &MruEntry> {
+        self.entries.iter().map(|e| (e.addr.as_str(), e)).collect()
+    }
+}
+
+/// ntpq's `decodeuint`: `0x` hex, a leading `0` octal, else decimal.
+pub fn parse_c_uint(text: &str) -> Option<u64> {
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        u64::from_str_radix(hex, 16).ok()
+    } else if text.len() > 1 && text.starts_with('0') {
+        u64::from_str_radix(text, 8).ok()
+    } else {
+        text.parse().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ntp_wire::MacAlgorithm;
+
+    fn reply(req: &[u8], status: u16, offset: u16, data: &[u8], more: bool) -> Vec<u8> {
+        let mut h = ControlHeader::decode(req).unwrap();
+        h.response = true;
+        h.more = more;
+        h.status = status;
+        h.offset = offset;
+        ControlMessage::new(h, data.to_vec())
+            .unwrap()
+            .to_vec()
+            .unwrap()
+    }
+
+    #[test]
+    fn sequence_numbers_start_at_one_and_increment() {
+        let mut s = Session::new();
+        for want in 1..=3u16 {
+            let wire = s.begin(Request::new(Opcode::ReadStat, 0, vec![])).unwrap();
+            assert_eq!(wire, [0x16, 0x01, 0, want as u8, 0, 0, 0, 0, 0, 0, 0, 0]);
+        }
+    }
+
+    #[test]
+    fn request_data_is_zero_padded_to_four() {
+        let mut s = Session::new();
+        let wire = s
+            .begin(Request::new(Opcode::ReadVar, 0, b"stratum,offset".to_vec()))
+            .unwrap();
+        assert_eq!(wire.len(), 28);
+        assert_eq!(&wire[26..], &[0, 0]);
+    }
+
+    #[test]
+    fn authenticated_request_without_key_is_refused() {
+        let mut s = Session::new();
+        let err = s
+            .begin(Request::new(Opcode::ReadOrdlistA, 0, vec![]))
+            .unwrap_err();
+        assert_eq!(err, ClientError::NoKey);
+    }
+
+    #[test]
+    fn authenticated_request_carries_md5_mac_after_padding_to_eight() {
+        let mut s = Session::new();
+        s.set_key(Some(SymmetricKey::new(1, MacAlgorithm::Md5, b"vectorkey1")));
+        let wire = s
+            .begin(Request::new(Opcode::ReadOrdlistA, 0, vec![]))
+            .unwrap();
+        assert_eq!(wire.len(), 36);
+        assert_eq!(&wire[16..20], &[0, 0, 0, 1]);
+        let key = SymmetricKey::new(1, MacAlgorithm::Md5, b"vectorkey1");
+        assert!(key.verify(&wire[..16], &wire[20..]));
+    }
+
+    #[test]
+    fn fragments_in_any_order_complete_the_response() {
+        let mut s = Session::new();
+        let req = s.begin(Request::new(Opcode::ReadVar, 5, vec![])).unwrap();
+        assert_eq!(s.wait_time(), DEFAULT_PRIMARY_TIMEOUT);
+        assert_eq!(
+            s.handle_datagram(&reply(&req, 0x961a, 4, b"5678", false))
+                .unwrap(),
+            None
+        );
+        assert_eq!(s.wait_time(), DEFAULT_SECONDARY_TIMEOUT);
+        let done = s
+            .handle_datagram(&reply(&req, 0x961a, 0, b"1234", true))
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.data, b"12345678");
+        assert_eq!(done.status, 0x961a);
+        assert!(!s.in_progress());
+    }
+
+    #[test]
+    fn wrong_sequence_is_ignored_not_fatal() {
+        let mut s = Session::new();
+        let req = s.begin(Request::new(Opcode::ReadVar, 0, vec![])).unwrap();
+        let mut stale = reply(&req, 0, 0, b"x=1", false);
+        stale[3] = 99;
+        assert_eq!(s.handle_datagram(&stale).unwrap(), None);
+        assert_eq!(s.ignored().len(), 1);
+        assert!(s.in_progress());
+    }
+
+    #[test]
+    fn server_error_ends_the_exchange() {
+        let mut s = Session::new();
+        let req = s.begin(Request::new(Opcode::ReadVar, 0, vec![])).unwrap();
+        let mut err = reply(&req, 0x0500, 0, b"", false);
+        err[1] |= 0x40;
+        assert_eq!(
+            s.handle_datagram(&err).unwrap_err(),
+            ClientError::Server(ErrorCode::UnknownVar)
+        );
+        assert!(!s.in_progress());
+    }
+
+    #[test]
+    fn timeout_retries_once_with_same_sequence_then_fails() {
+        let mut s = Session::new();
+        let first = s.begin(Request::new(Opcode::ReadVar, 0, vec![])).unwrap();
+        let again = s.handle_timeout().unwrap();
+        assert_eq!(first, again);
+        assert_eq!(s.handle_timeout().unwrap_err(), ClientError::Timeout);
+        assert_eq!(s.handle_timeout().unwrap_err(), ClientError::Idle);
+    }
+
+    #[test]
+    fn timeout_after_partial_data_bumps_the_sequence() {
+        let mut s = Session::new();
+        let req = s.begin(Request::new(Opcode::ReadVar, 0, vec![])).unwrap();
+        s.handle_datagram(&reply(&req, 0, 0, b"1234", true))
+            .unwrap();
+        let again = s.handle_timeout().unwrap();
+        assert_eq!(u16::from_be_bytes([again[2], again[3]]), 2);
+        s.handle_datagram(&reply(&again, 0, 0, b"1234", true))
+            .unwrap();
+        assert_eq!(s.handle_timeout().unwrap_err(), ClientError::Incomplete);
+    }
+
+    #[test]
+    fn version_setting_goes_into_requests() {
+        let mut s = Session::new();
+        s.set_version(4);
+        let wire = s.begin(Request::new(Opcode::ReadStat, 0, vec![])).unwrap();
+        assert_eq!(wire[0], 0x26);
+    }
+
+    #[test]
+    fn hex_timestamps_parse_and_junk_does_not() {
+        assert_eq!(
+            parse_hex_timestamp("0xeeb22828.7d849775")
+                .unwrap()
+                .to_bits(),
+            0xeeb2_2828_7d84_9775
+        );
+        assert!(parse_hex_timestamp("eeb22828.7d849775").is_none());
+        assert!(parse_hex_timestamp("0x.1").is_none());
+        assert!(parse_hex_timestamp("0x123456789.0").is_none());
+    }
+
+    #[test]
+    fn c_uint_follows_decodeuint_bases() {
+        assert_eq!(parse_c_uint("0x390"), Some(0x390));
+        assert_eq!(parse_c_uint("017"), Some(15));
+        assert_eq!(parse_c_uint("0"), Some(0));
+        assert_eq!(parse_c_uint("36"), Some(36));
+        assert_eq!(parse_c_uint("-1"), None);
+    }
+
+    #[test]
+    fn mru_first_request_names_nonce_and_frags() {
+        let mut q = MruQuery::new("");
+        let data = q
+            .handle_nonce(b"nonce=eeb22846aa35b1cb603fdca6\r\n")
+            .unwrap();
+        assert_eq!(data, b"nonce=eeb22846aa35b1cb603fdca6, frags=32");
+    }
+
+    #[test]
+    fn mru_continuation_names_newest_entries_and_completes_on_now() {
+        let mut q = MruQuery::new("");
+        q.handle_nonce(b"nonce=aa").unwrap();
+        let step = q
+            .handle_response(
+                b"nonce=bb, addr.0=10.0.0.1:123, last.0=0x00000002.00000000, \
+                  first.0=0x00000001.00000000, ct.0=2, mv.0=36, rs.0=0x0, xyz.0=1",
+            )
+            .unwrap();
+        let MruStep::ReadMru(next) = step else {
+            panic!("expected a follow-up, got {step:?}")
+        };
+        assert_eq!(
+            String::from_utf8(next).unwrap(),
+            "nonce=bb, frags=32, addr.0=10.0.0.1:123, last.0=0x00000002.00000000"
+        );
+        let step = q
+            .handle_response(
+                b"nonce=cc, addr.0=10.0.0.1:123, last.0=0x00000003.00000000, \
+                  first.0=0x00000001.00000000, ct.0=3, mv.0=36, rs.0=0x0, \
+                  now=0x00000004.00000000, last.newest=0x00000003.00000000",
+            )
+            .unwrap();
+        assert_eq!(step, MruStep::Done);
+        assert_eq!(q.entries().len(), 1);
+        assert_eq!(q.updates(), 1);
+        assert_eq!(q.entries()[0].count, 3);
+        assert_eq!(q.now().unwrap().to_bits(), 4 << 32);
+    }
+
+    #[test]
+    fn mru_without_nonce_is_an_error() {
+        let mut q = MruQuery::new("");
+        assert_eq!(q.handle_nonce(b"foo=1").unwrap_err(), MruError::NoNonce);
+    }
+}
