@@ -21,6 +21,44 @@ fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/vectors/classic-4.2.8")
 }
 
+/// Directory of a vector: `ntpsec-1.2.2/...` slugs sit beside `classic-4.2.8`.
+fn slug_dir(slug: &str) -> PathBuf {
+    if slug.starts_with("ntpsec-1.2.2/") {
+        vectors_dir().join("..").join(slug)
+    } else {
+        vectors_dir().join(slug)
+    }
+}
+
+/// A vector's metadata and datagrams.
+fn load(slug: &str) -> (Value, Vec<Dgram>) {
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(slug_dir(slug).join("datagrams.json")).expect("datagrams.json"),
+    )
+    .expect("json");
+    let datagrams = meta["datagrams"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| Dgram {
+            request: d["dir"] == "request",
+            t: d["t"].as_f64().unwrap_or(0.0),
+            bytes: hex(d["payload_hex"].as_str().unwrap_or_default()),
+        })
+        .collect();
+    (meta, datagrams)
+}
+
+/// Run `args` against a vector's recorded responses.
+fn run_against(slug: &str, args: &[&str]) -> ReplayIo {
+    let (_, datagrams) = load(slug);
+    let mut io = ReplayIo::new(datagrams, capture_start(slug).expect("capture start"));
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    ntpq::run(&args, &mut io);
+    assert!(io.mismatches.is_empty(), "{:?}", io.mismatches);
+    io
+}
+
 fn capture_start(slug: &str) -> Option<f64> {
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/capture_start.txt"),
@@ -182,21 +220,8 @@ impl Io for ReplayIo {
 
 /// Replay one vector; `Err` describes every difference.
 fn replay(slug: &str) -> Result<(), String> {
-    let dir = vectors_dir().join(slug);
-    let meta: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("datagrams.json")).map_err(|e| format!("{slug}: {e}"))?,
-    )
-    .map_err(|e| e.to_string())?;
-    let datagrams: Vec<Dgram> = meta["datagrams"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|d| Dgram {
-            request: d["dir"] == "request",
-            t: d["t"].as_f64().unwrap_or(0.0),
-            bytes: hex(d["payload_hex"].as_str().unwrap_or_default()),
-        })
-        .collect();
+    let dir = slug_dir(slug);
+    let (meta, datagrams) = load(slug);
     let start = capture_start(slug).unwrap_or(1_795_664_300.0);
     let args = shell_split(meta["command"].as_str().unwrap_or_default());
     let mut io = ReplayIo::new(datagrams, start);
@@ -251,6 +276,9 @@ fn all_slugs() -> Vec<String> {
             }
         }
     }
+    for name in ["ntpq-c-as", "ntpq-c-mrulist", "ntpq-c-rv", "ntpq-p"] {
+        slugs.push(format!("ntpsec-1.2.2/classic-ntpq-vs-ntpsec-ntpd/{name}"));
+    }
     slugs.sort();
     slugs
 }
@@ -259,7 +287,7 @@ fn all_slugs() -> Vec<String> {
 fn every_classic_ntpq_vector_replays_byte_for_byte() {
     let slugs = all_slugs();
     assert!(
-        slugs.len() >= 24,
+        slugs.len() >= 28,
         "expected the classic ntpq vectors, found {slugs:?}"
     );
     let failures: Vec<String> = slugs.iter().filter_map(|s| replay(s).err()).collect();
@@ -276,22 +304,8 @@ fn every_classic_ntpq_vector_replays_byte_for_byte() {
 fn peers_when_column_follows_the_clock() {
     // The same recording read 100 s later must age the `when` column by 100 s: the column
     // comes from our clock, not from the recording's text.
-    let dir = vectors_dir().join("ntpq-p");
-    let meta: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("datagrams.json")).unwrap())
-            .unwrap();
-    let datagrams: Vec<Dgram> = meta["datagrams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| Dgram {
-            request: d["dir"] == "request",
-            t: d["t"].as_f64().unwrap(),
-            bytes: hex(d["payload_hex"].as_str().unwrap()),
-        })
-        .collect();
-    let start = capture_start("ntpq-p").unwrap() + 100.0;
-    let mut io = ReplayIo::new(datagrams, start);
+    let (_, datagrams) = load("ntpq-p");
+    let mut io = ReplayIo::new(datagrams, capture_start("ntpq-p").unwrap() + 100.0);
     ntpq::run(&["ntpq".into(), "-p".into()], &mut io);
     let out = String::from_utf8(io.stdout).unwrap();
     let row = out.lines().find(|l| l.starts_with('*')).unwrap();
@@ -340,22 +354,7 @@ fn silent_server_times_out_after_one_retry() {
 
 #[test]
 fn json_peers_have_stable_field_names() {
-    let dir = vectors_dir().join("ntpq-p");
-    let meta: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("datagrams.json")).unwrap())
-            .unwrap();
-    let datagrams: Vec<Dgram> = meta["datagrams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| Dgram {
-            request: d["dir"] == "request",
-            t: d["t"].as_f64().unwrap(),
-            bytes: hex(d["payload_hex"].as_str().unwrap()),
-        })
-        .collect();
-    let mut io = ReplayIo::new(datagrams, capture_start("ntpq-p").unwrap());
-    ntpq::run(&["ntpq".into(), "--json".into(), "-p".into()], &mut io);
+    let io = run_against("ntpq-p", &["ntpq", "--json", "-p"]);
     let v: Value = serde_json::from_slice(&io.stdout).expect("JSON");
     let rows = v.as_array().unwrap();
     assert_eq!(rows.len(), 5);
@@ -369,6 +368,55 @@ fn json_peers_have_stable_field_names() {
     assert_eq!(sys["when"], 13);
     assert_eq!(sys["poll"], 64);
     assert_eq!(sys["reach"], 255);
+    assert_eq!(sys["delay"], 0.023);
     assert_eq!(sys["offset"], -0.004);
+    assert_eq!(sys["jitter"], 0.016);
     assert_eq!(rows[4]["when"], Value::Null);
+}
+
+#[test]
+fn json_associations_have_stable_field_names() {
+    let io = run_against("ntpq-c-as", &["ntpq", "--json", "-c", "as"]);
+    let v: Value = serde_json::from_slice(&io.stdout).expect("JSON");
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(
+        rows[1],
+        serde_json::json!({"ind": 2, "assid": 10098, "status": "961a", "conf": "yes",
+            "reach": "yes", "auth": "none", "condition": "sys.peer",
+            "last_event": "sys_peer", "count": 1})
+    );
+}
+
+#[test]
+fn json_readvar_has_status_and_variables() {
+    let io = run_against("ntpq-c-rv", &["ntpq", "--json", "-c", "rv"]);
+    let v: Value = serde_json::from_slice(&io.stdout).expect("JSON");
+    assert_eq!(v["assid"], 0);
+    assert_eq!(v["status"], "0616");
+    assert_eq!(v["status_text"], "leap_none, sync_ntp, 1 event, restart");
+    assert_eq!(v["variables"]["stratum"], "3");
+    assert_eq!(v["variables"]["processor"], "x86_64");
+    assert_eq!(v["variables"]["refid"], "10.123.21.2");
+}
+
+#[test]
+fn json_mrulist_rows_follow_the_table() {
+    let io = run_against("ntpq-c-mrulist", &["ntpq", "--json", "-c", "mrulist"]);
+    let v: Value = serde_json::from_slice(&io.stdout).expect("JSON");
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(
+        rows[3],
+        serde_json::json!({"lstint": 440, "avgint": 7, "restrict": "0", "flag": ".",
+            "mode": 3, "version": 4, "count": 5, "port": 44604,
+            "address": "127.0.0.1", "host": "localhost"})
+    );
+}
+
+#[test]
+fn numeric_option_prints_addresses_in_mrulist() {
+    let io = run_against("ntpq-c-mrulist", &["ntpq", "-n", "-c", "mrulist"]);
+    let out = String::from_utf8(io.stdout).unwrap();
+    assert!(out.contains(" 44604 127.0.0.1\n"), "{out}");
 }
