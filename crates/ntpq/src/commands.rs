@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ntp_control::mode6::client::{parse_c_uint, parse_hex_timestamp, MruEntry, MruQuery, MruStep};
+use ntp_control::mode6::client::{
+    parse_c_uint, parse_hex_timestamp, MruEntry, MruError, MruQuery, MruStep,
+};
 use ntp_wire::mode6::{
     encode_query_vars, parse_varlist, ClockStatus, ControlResponse, Opcode, PeerStatus,
     SystemStatus, VarItem,
@@ -13,7 +15,7 @@ use ntp_wire::{MacAlgorithm, NtpTimestamp};
 use serde_json::{json, Map, Value};
 
 use crate::format::{self, ms_text, parse_netnum, pretty_interval, refid_dots, refnumtoa};
-use crate::{err, out, Assoc, Family, Ntpq};
+use crate::{atoi, err, out, Assoc, Failed, Family, Ntpq};
 
 /// Most arguments a command takes (`MAXARGS`).
 const MAX_ARGS: usize = 5;
@@ -277,15 +279,15 @@ const OPCMDS: &[Cmd] = &[
     Cmd { name: "writelist", id: Id::Writelist, args: &[opt(Uint, "assocID")], help: "write the system or peer variables included in the variable list" },
     Cmd { name: "readvar", id: Id::Readvar, args: &[opt(Uint, "assocID"), opt(Str, "varname1"), opt(Str, "varname2"), opt(Str, "varname3")], help: "read system or peer variables" },
     Cmd { name: "rv", id: Id::Readvar, args: &[opt(Uint, "assocID"), opt(Str, "varname1"), opt(Str, "varname2"), opt(Str, "varname3")], help: "read system or peer variables" },
-    Cmd { name: "writevar", id: Id::Writevar, args: &[req(Uint, "assocID"), req(Str, "name=value[,...]")], help: "write system or peer variables" },
+    Cmd { name: "writevar", id: Id::Writevar, args: &[req(Uint, "assocID"), req(Str, "name=value,[...]")], help: "write system or peer variables" },
     Cmd { name: "mreadlist", id: Id::Mreadlist, args: &[req(Uint, "assocIDlow"), req(Uint, "assocIDhigh")], help: "read the peer variables in the variable list for multiple peers" },
     Cmd { name: "mrl", id: Id::Mreadlist, args: &[req(Uint, "assocIDlow"), req(Uint, "assocIDhigh")], help: "read the peer variables in the variable list for multiple peers" },
     Cmd { name: "mreadvar", id: Id::Mreadvar, args: &[req(Uint, "assocIDlow"), req(Uint, "assocIDhigh"), opt(Str, "name=value[,...]")], help: "read peer variables from multiple peers" },
     Cmd { name: "mrv", id: Id::Mreadvar, args: &[req(Uint, "assocIDlow"), req(Uint, "assocIDhigh"), opt(Str, "name=value[,...]")], help: "read peer variables from multiple peers" },
     Cmd { name: "clocklist", id: Id::Clocklist, args: &[opt(Uint, "assocID")], help: "read the clock variables included in the variable list" },
     Cmd { name: "cl", id: Id::Clocklist, args: &[opt(Uint, "assocID")], help: "read the clock variables included in the variable list" },
-    Cmd { name: "clockvar", id: Id::Clockvar, args: &[opt(Uint, "assocID"), opt(Str, "name=value[,...]"), opt(Str, "name=value[,...]"), opt(Str, "name=value[,...]")], help: "read clock variables" },
-    Cmd { name: "cv", id: Id::Clockvar, args: &[opt(Uint, "assocID"), opt(Str, "name=value[,...]"), opt(Str, "name=value[,...]"), opt(Str, "name=value[,...]")], help: "read clock variables" },
+    Cmd { name: "clockvar", id: Id::Clockvar, args: &[opt(Uint, "assocID"), opt(Str, "name=value[,...]")], help: "read clock variables" },
+    Cmd { name: "cv", id: Id::Clockvar, args: &[opt(Uint, "assocID"), opt(Str, "name=value[,...]")], help: "read clock variables" },
     Cmd { name: "pstats", id: Id::Pstats, args: &[req(Uint, "assocID")], help: "show statistics for a peer" },
     Cmd { name: "peers", id: Id::Peers, args: &[opt(IpVersion, "-4|-6")], help: "obtain and print a list of the server's peers [IP version]" },
     Cmd { name: "apeers", id: Id::Apeers, args: &[opt(IpVersion, "-4|-6")], help: "obtain and print a list of the server's peers and their assocIDs [IP version]" },
@@ -307,19 +309,17 @@ const OPCMDS: &[Cmd] = &[
     Cmd { name: "saveconfig", id: Id::Saveconfig, args: &[req(Str, "filename")], help: "save ntpd configuration to file, . for current config file" },
 ];
 
-/// ntpq's `tokenize()`: white space separates tokens, `#` ends the line, a token starting
-/// with `"` runs to the next `"`, and after a first token starting with `:` the rest of the
-/// line is one token.
+/// ntpq's `tokenize()`: blanks and tabs separate tokens, `\n`, `\r` or NUL end the line,
+/// a token starting with `"` runs to the next `"`, and after a first token starting with `:`
+/// the rest of the line is one token. At most `1 + MAXARGS + 2` tokens.
 fn tokenize(line: &str) -> Vec<String> {
-    let is_eol = |c: char| c == '#' || c == '\n' || c == '\0';
+    let is_space = |c: char| c == ' ' || c == '\t';
+    let is_eol = |c: char| c == '\n' || c == '\r' || c == '\0';
     let chars: Vec<char> = line.chars().collect();
     let mut toks: Vec<String> = Vec::new();
     let mut i = 0;
-    loop {
-        while chars
-            .get(i)
-            .is_some_and(|c| c.is_whitespace() && *c != '\n')
-        {
+    while toks.len() < 1 + MAX_ARGS + 2 {
+        while chars.get(i).is_some_and(|c| is_space(*c)) {
             i += 1;
         }
         let Some(&c) = chars.get(i) else { break };
@@ -334,20 +334,34 @@ fn tokenize(line: &str) -> Vec<String> {
             }
         } else if c == '"' {
             i += 1;
-            while let Some(&c) = chars.get(i).filter(|c| **c != '"' && !is_eol(**c)) {
-                tok.push(c);
-                i += 1;
+            // A closing quote at the end of the line starts no token.
+            if chars.get(i).is_none_or(|c| is_eol(*c)) {
+                break;
             }
-            if chars.get(i) == Some(&'"') {
-                i += 1;
+            // Classic copies at least one character, then up to the closing quote (which
+            // starts the next token).
+            loop {
+                match chars.get(i) {
+                    Some(&c) if !is_eol(c) => {
+                        tok.push(c);
+                        i += 1;
+                    }
+                    _ => break,
+                }
+                if chars.get(i).is_some_and(|c| *c == '"') {
+                    break;
+                }
             }
         } else {
-            while let Some(&c) = chars
-                .get(i)
-                .filter(|c| **c != '"' && !c.is_whitespace() && !is_eol(**c))
-            {
-                tok.push(c);
-                i += 1;
+            loop {
+                if let Some(&c) = chars.get(i) {
+                    tok.push(c);
+                    i += 1;
+                }
+                match chars.get(i) {
+                    Some(&c) if c != '"' && !is_space(c) && !is_eol(c) => {}
+                    _ => break,
+                }
             }
         }
         toks.push(tok);
@@ -398,21 +412,29 @@ fn getarg(q: &mut Ntpq<'_>, tok: &str, kind: Kind) -> Option<Arg> {
         Kind::Str => Some(Arg::Str(tok.to_owned())),
         Kind::Uint => {
             if let Some(idx) = tok.strip_prefix('&') {
-                if q.assoc_cache.is_empty() && !dogetassoc(q) {
+                let Some(n) = parse_uint(idx) else {
+                    err!(q, "***Association index `{tok}' invalid/undecodable\n");
                     return None;
-                }
-                let n: usize = idx.parse().unwrap_or(0);
-                match n.checked_sub(1).and_then(|i| q.assoc_cache.get(i)) {
-                    Some(a) => return Some(Arg::Uint(u32::from(a.assid))),
-                    None => {
-                        err!(q, "***Association index `{}' invalid/undecodable\n", n);
+                };
+                if q.assoc_cache.is_empty() {
+                    dogetassoc(q);
+                    if q.assoc_cache.is_empty() {
+                        err!(q, "***No associations found, `{tok}' unknown\n");
                         return None;
                     }
                 }
+                let n = (n as usize).min(q.assoc_cache.len());
+                return match n.checked_sub(1).and_then(|i| q.assoc_cache.get(i)) {
+                    Some(a) => Some(Arg::Uint(u32::from(a.assid))),
+                    None => {
+                        err!(q, "***Association index `{tok}' invalid/undecodable\n");
+                        None
+                    }
+                };
             }
-            match tok.parse::<u32>() {
-                Ok(v) => Some(Arg::Uint(v)),
-                Err(_) => {
+            match parse_uint(tok) {
+                Some(v) => Some(Arg::Uint(v)),
+                None => {
                     err!(q, "***Illegal unsigned value {tok}\n");
                     None
                 }
@@ -434,6 +456,14 @@ fn getarg(q: &mut Ntpq<'_>, tok: &str, kind: Kind) -> Option<Arg> {
             }
         },
     }
+}
+
+/// libntp `atouint`: decimal digits only, no sign, no overflow.
+fn parse_uint(text: &str) -> Option<u32> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// Run one command line (ntpq's `docmd()`).
@@ -472,18 +502,10 @@ pub(crate) fn docmd(q: &mut Ntpq<'_>, line: &str) {
             None => return,
         }
     }
-    // Commands that take several names accept them all (readvar's list may be split over
-    // arguments); keep the extra tokens for them.
-    let extra: Vec<String> = toks
-        .iter()
-        .skip(1 + cmd.args.len())
-        .take(MAX_ARGS)
-        .cloned()
-        .collect();
-    run_cmd(q, cmd, &args, &extra);
+    run_cmd(q, cmd, &args);
 }
 
-fn run_cmd(q: &mut Ntpq<'_>, cmd: &Cmd, args: &[Arg], extra: &[String]) {
+fn run_cmd(q: &mut Ntpq<'_>, cmd: &Cmd, args: &[Arg]) {
     match cmd.id {
         Id::Help => help(q, args),
         Id::Timeout => match args.first() {
@@ -497,8 +519,8 @@ fn run_cmd(q: &mut Ntpq<'_>, cmd: &Cmd, args: &[Arg], extra: &[String]) {
                 .set_primary_timeout(Duration::from_millis(u64::from(a.uint()))),
         },
         Id::Delay => match args.first() {
-            None => out!(q, "delay {} ms\n", q.delay_ms),
-            Some(a) => q.delay_ms = a.int().unsigned_abs(),
+            None => out!(q, "delay {} ms\n", q.delay_ms.unsigned_abs()),
+            Some(a) => q.delay_ms = a.int(),
         },
         Id::Host => host(q, args),
         Id::Poll => out!(q, "poll not implemented yet\n"),
@@ -517,18 +539,21 @@ fn run_cmd(q: &mut Ntpq<'_>, cmd: &Cmd, args: &[Arg], extra: &[String]) {
         },
         Id::Debug => {
             match args.first().map(Arg::str) {
-                None => {}
+                None => {
+                    out!(q, "debug level is {}\n", q.debug);
+                    return;
+                }
                 Some("no") => q.debug = 0,
                 Some("more") => q.debug += 1,
                 Some("less") => q.debug -= 1,
                 Some(_) => {
-                    err!(q, "What?\n");
+                    out!(q, "What?\n");
                     return;
                 }
             }
-            out!(q, "debug level is {}\n", q.debug);
+            out!(q, "debug level set to {}\n", q.debug);
         }
-        Id::Quit => q.quit = true,
+        Id::Quit => q.exit = Some(0),
         Id::Keyid => match args.first() {
             None => {
                 if q.keyid == 0 {
@@ -538,8 +563,11 @@ fn run_cmd(q: &mut Ntpq<'_>, cmd: &Cmd, args: &[Arg], extra: &[String]) {
                 }
             }
             Some(a) => {
+                // Zero is allowed: it clears the key id.
+                if a.uint() > 65535 {
+                    out!(q, "Invalid key identifier\n");
+                }
                 q.keyid = a.uint();
-                q.install_key();
             }
         },
         Id::Version => out!(
@@ -586,26 +614,28 @@ fn run_cmd(q: &mut Ntpq<'_>, cmd: &Cmd, args: &[Arg], extra: &[String]) {
                 q.keytype.digest_len()
             ),
             Some(name) => match MacAlgorithm::from_name(name) {
-                Some(alg) => {
-                    q.keytype = alg;
-                    q.install_key();
-                }
-                None => err!(
+                Some(alg) => q.keytype = alg,
+                None => out!(
                     q,
                     "keytype is not valid. Type \"help keytype\" for the available digest types.\n"
                 ),
             },
         },
-        Id::Drefid => match args.first().map(Arg::str) {
-            None => out!(
-                q,
-                "drefid value is {}\n",
-                if q.drefid_hash { "hash" } else { "ipv4" }
-            ),
-            Some("hash") => q.drefid_hash = true,
-            Some("ipv4") => q.drefid_hash = false,
-            Some(_) => err!(q, "What?\n"),
-        },
+        Id::Drefid => {
+            match args.first().map(Arg::str) {
+                None => {
+                    out!(q, "drefid value is {}\n", drefid_name(q.drefid_hash));
+                    return;
+                }
+                Some("hash") => q.drefid_hash = true,
+                Some("ipv4") => q.drefid_hash = false,
+                Some(_) => {
+                    out!(q, "What?\n");
+                    return;
+                }
+            }
+            out!(q, "drefid value set to {}\n", drefid_name(q.drefid_hash));
+        }
         Id::Associations => {
             if dogetassoc(q) {
                 printassoc(q, false);
@@ -675,9 +705,6 @@ fn run_cmd(q: &mut Ntpq<'_>, cmd: &Cmd, args: &[Arg], extra: &[String]) {
             for a in args.iter().skip(1) {
                 add_vars(&mut list, a.str());
             }
-            for e in extra {
-                add_vars(&mut list, e);
-            }
             let kind = if assoc == 0 {
                 VarType::Sys
             } else {
@@ -703,20 +730,20 @@ fn run_cmd(q: &mut Ntpq<'_>, cmd: &Cmd, args: &[Arg], extra: &[String]) {
             let Some((from, to)) = find_assid_range(q, lo, hi) else {
                 return;
             };
-            let mut list = Vec::new();
-            if cmd.id == Id::Mreadvar {
-                if let Some(a) = args.get(2) {
+            let list = match (cmd.id, args.get(2)) {
+                (Id::Mreadvar, Some(a)) => {
+                    let mut list = Vec::new();
                     add_vars(&mut list, a.str());
+                    list
                 }
-            }
-            if list.is_empty() {
-                list = q.varlist.clone();
-            }
+                _ => q.varlist.clone(),
+            };
             for i in from..=to {
                 let Some(a) = q.assoc_cache.get(i).copied() else {
                     break;
                 };
-                if i != from {
+                // mreadlist separates the peers with an empty line, mreadvar does not.
+                if i != from && cmd.id == Id::Mreadlist {
                     out!(q, "\n");
                 }
                 if !dolist(q, &list, a.assid, Opcode::ReadVar, VarType::Peer) {
@@ -765,18 +792,7 @@ fn run_cmd(q: &mut Ntpq<'_>, cmd: &Cmd, args: &[Arg], extra: &[String]) {
         Id::Config => config(q, args.first().map(Arg::str).unwrap_or_default()),
         Id::ConfigFromFile => {
             let path = args.first().map(Arg::str).unwrap_or_default().to_owned();
-            match q.io.read_file(&path) {
-                Ok(text) => {
-                    for (n, line) in text.lines().enumerate() {
-                        out!(q, "Line No: {} {}", n + 1, line);
-                        if !line.ends_with('\n') {
-                            out!(q, "\n");
-                        }
-                        config_quiet(q, line);
-                    }
-                }
-                Err(_) => err!(q, "ERROR!! Couldn't open file: {path}\n"),
-            }
+            config_from_file(q, &path);
         }
         Id::Saveconfig => {
             let name = args.first().map(Arg::str).unwrap_or_default().to_owned();
@@ -799,6 +815,14 @@ fn run_cmd(q: &mut Ntpq<'_>, cmd: &Cmd, args: &[Arg], extra: &[String]) {
         Id::Authinfo => collect_display(q, 0, AUTHINFO, false),
         Id::Iostats => collect_display(q, 0, IOSTATS, false),
         Id::Timerstats => collect_display(q, 0, TIMERSTATS, false),
+    }
+}
+
+fn drefid_name(hash: bool) -> &'static str {
+    if hash {
+        "hash"
+    } else {
+        "ipv4"
     }
 }
 
@@ -854,27 +878,23 @@ fn host(q: &mut Ntpq<'_>, args: &[Arg]) {
         }
         return;
     }
-    let mut i = 0;
-    let mut fam = Family::Any;
-    match args.first().map(Arg::str) {
-        Some("-4") => {
-            fam = Family::V4;
-            i = 1;
+    let (fam, name) = if args.len() == 2 {
+        match args.first().map(Arg::str) {
+            Some("-4") => (Some(Family::V4), args.get(1)),
+            Some("-6") => (Some(Family::V6), args.get(1)),
+            _ => (None, None),
         }
-        Some("-6") => {
-            fam = Family::V6;
-            i = 1;
-        }
-        _ => {}
-    }
-    let Some(name) = args.get(i).map(Arg::str) else {
-        out!(q, "***No host given\n");
-        return;
+    } else {
+        (Some(Family::Any), args.first())
     };
-    let name = name.to_owned();
-    if q.open_host(&name, fam) {
-        q.family = fam;
-        q.assoc_cache.clear();
+    let opened = match (fam, name) {
+        (Some(fam), Some(name)) => {
+            let name = name.str().to_owned();
+            q.open_host(&name, fam)
+        }
+        _ => false,
+    };
+    if opened {
         out!(q, "current host set to {}\n", q.current_host);
     } else if q.have_host {
         out!(q, "current host remains {}\n", q.current_host);
@@ -885,15 +905,11 @@ fn host(q: &mut Ntpq<'_>, args: &[Arg]) {
 
 fn passwd(q: &mut Ntpq<'_>, args: &[Arg]) {
     if q.keyid == 0 {
-        let id =
-            q.io.prompt("Keyid: ", true)
-                .and_then(|l| l.trim().parse::<u32>().ok())
-                .unwrap_or(0);
-        if id == 0 {
+        q.keyid = q.prompt_keyid();
+        if q.keyid == 0 {
             out!(q, "Keyid must be defined\n");
             return;
         }
-        q.keyid = id;
     }
     let pass = match args.first() {
         Some(a) => a.str().to_owned(),
@@ -907,8 +923,7 @@ fn passwd(q: &mut Ntpq<'_>, args: &[Arg]) {
             p
         }
     };
-    q.password = Some(pass.into_bytes());
-    q.install_key();
+    q.set_password(pass.as_bytes());
 }
 
 /// `checkassocid()` for an optional association argument (absent or 0 = system).
@@ -926,19 +941,17 @@ fn assoc_arg(q: &mut Ntpq<'_>, arg: Option<&Arg>) -> Option<u16> {
     }
 }
 
+/// The items of a `name[=value],...` argument, split as ntpq's `nextvar()` splits them
+/// (quoted values keep their quotes).
 fn split_vars(text: &str) -> Vec<(String, Option<String>)> {
-    let mut out = Vec::new();
-    for piece in text.split(',') {
-        let piece = piece.trim();
-        if piece.is_empty() {
-            continue;
-        }
-        match piece.split_once('=') {
-            Some((n, v)) => out.push((n.trim().to_owned(), Some(v.trim().to_owned()))),
-            None => out.push((piece.to_owned(), None)),
-        }
-    }
-    out
+    parse_varlist(text.as_bytes())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|item| {
+            let value = item.value.is_some().then(|| item.raw_value());
+            (item.name, value)
+        })
+        .collect()
 }
 
 /// ntpq's `doaddvlist()`: add or replace `name[=value]` items.
@@ -995,7 +1008,7 @@ fn dolist(
     let Ok(resp) = q.query(op, assoc, data, false) else {
         return false;
     };
-    if q.numhosts > 1 {
+    if q.numhosts() > 1 {
         out!(q, "server={} ", q.current_host);
     }
     if resp.data.is_empty() {
@@ -1022,7 +1035,7 @@ fn write_vars(q: &mut Ntpq<'_>, assoc: u16, list: &[(String, Option<String>)]) {
     let Ok(resp) = q.query(Opcode::WriteVar, assoc, data, true) else {
         return;
     };
-    if q.numhosts > 1 {
+    if q.numhosts() > 1 {
         out!(q, "server={} ", q.current_host);
     }
     if resp.data.is_empty() {
@@ -1354,14 +1367,14 @@ fn dogetassoc(q: &mut Ntpq<'_>) -> bool {
         return false;
     };
     if resp.data.is_empty() {
-        if q.numhosts > 1 {
+        if q.numhosts() > 1 {
             out!(q, "server={} ", q.current_host);
         }
         out!(q, "No association ID's returned\n");
         return false;
     }
     if resp.data.len() % 4 != 0 {
-        if q.numhosts > 1 {
+        if q.numhosts() > 1 {
             err!(q, "server={} ", q.current_host);
         }
         err!(
@@ -1409,7 +1422,7 @@ fn peer_event_name(event: u8) -> String {
     ];
     match NAMES.get(usize::from(event & 0xf)) {
         Some(n) if !n.is_empty() => (*n).to_owned(),
-        _ => format!("<?{event:x}>"),
+        _ => format!("<?{event:x}?>"),
     }
 }
 
@@ -1545,11 +1558,24 @@ fn dopeers(q: &mut Ntpq<'_>, layout: PeerLayout, showall: bool, ipver: Option<&A
         return;
     }
     let mut maxhostlen = 0usize;
-    if q.numhosts > 1 && !q.json {
-        // Classic sizes the column from the host names given on the command line; we only
-        // know the current one here.
-        maxhostlen = q.current_host.len();
-        out!(q, "{:<w$.w$} ", "server (local)", w = maxhostlen);
+    if q.numhosts() > 1 && !q.json {
+        // The host column is as wide as the longest host name (numeric hosts shown as
+        // names when they have one).
+        for h in q.hosts.clone() {
+            let shown = match format::parse_netnum(&h) {
+                Some(sa) if layout != PeerLayout::Opeers => q.nntohost(&sa),
+                _ => h.clone(),
+            };
+            maxhostlen = maxhostlen.max(shown.len());
+        }
+        if layout == PeerLayout::Opeers {
+            // Classic prints this heading once per host.
+            for _ in 0..q.numhosts() {
+                out!(q, "{:<w$.w$} ", "server", w = maxhostlen);
+            }
+        } else {
+            out!(q, "{:<w$.w$} ", "server (local)", w = maxhostlen);
+        }
     }
     if !q.json {
         let header = match layout {
@@ -1564,7 +1590,7 @@ fn dopeers(q: &mut Ntpq<'_>, layout: PeerLayout, showall: bool, ipver: Option<&A
             }
         };
         out!(q, "{header}");
-        if q.numhosts > 1 {
+        if q.numhosts() > 1 {
             out!(q, "{}", "=".repeat(maxhostlen + 1));
         }
         out!(q, "{}\n", "=".repeat(78));
@@ -1582,7 +1608,7 @@ fn dopeers(q: &mut Ntpq<'_>, layout: PeerLayout, showall: bool, ipver: Option<&A
             return;
         };
         if resp.data.is_empty() {
-            if q.numhosts > 1 {
+            if q.numhosts() > 1 {
                 err!(q, "server={} ", q.current_host);
             }
             err!(
@@ -1614,18 +1640,27 @@ fn dopeers(q: &mut Ntpq<'_>, layout: PeerLayout, showall: bool, ipver: Option<&A
             continue;
         }
         let mut line = String::new();
-        if q.numhosts > 1 {
+        if q.numhosts() > 1 {
+            // ntpq's `nntohost_col(dstadr, maxhostlen, TRUE)`, or the server itself.
             let local = match (layout, row.local) {
                 (PeerLayout::Peers | PeerLayout::Apeers, Some(l)) => {
-                    format::trunc_left(&q.nntohost(&l), maxhostlen)
+                    if !q.show_hostnames || l.ip().is_unspecified() {
+                        format::trunc_left(&format::stoa(&l), maxhostlen)
+                    } else if format::is_refclock(&l.ip()) {
+                        refnumtoa(&l.ip())
+                    } else {
+                        let name = q.nntohost(&l);
+                        name.chars().take(maxhostlen.max(1)).collect()
+                    }
                 }
+                _ if q.current_host_is_num => format::trunc_left(&q.current_host, maxhostlen),
                 _ => q.current_host.clone(),
             };
             line.push_str(&format!("{local:<maxhostlen$} "));
         }
         if q.wide && row.remote.len() > 15 {
             line.push_str(&format!("{}{}\n", row.tally, row.remote));
-            let pad = if q.numhosts > 1 { maxhostlen + 1 } else { 0 } + 1 + 15 + 1;
+            let pad = if q.numhosts() > 1 { maxhostlen + 1 } else { 0 } + 1 + 15 + 1;
             line.push_str(&" ".repeat(pad));
         } else {
             let r: String = row.remote.chars().take(15).collect();
@@ -1733,7 +1768,13 @@ fn peer_row(
                     if ip.is_unspecified() {
                         Some("0.0.0.0".to_owned())
                     } else if format::is_refclock(&ip) {
-                        Some(refnumtoa(&ip))
+                        // apeers has room for 8 characters only [classic Bug 3850].
+                        let name = refnumtoa(&ip);
+                        Some(if hash {
+                            name.chars().take(8).collect()
+                        } else {
+                            name
+                        })
                     } else if hash {
                         Some(format!("{:x}", refid_hash(&ip)))
                     } else {
@@ -1840,62 +1881,95 @@ fn peer_row(
 }
 
 fn find_assid_range(q: &mut Ntpq<'_>, lo: u32, hi: u32) -> Option<(usize, usize)> {
+    if q.assoc_cache.is_empty() {
+        dogetassoc(q);
+    }
     for v in [lo, hi] {
         if v == 0 || v > 65535 {
             err!(q, "***Invalid association ID {v} specified\n");
             return None;
         }
     }
-    if q.assoc_cache.is_empty() && !dogetassoc(q) {
-        return None;
-    }
-    let mut idx = [None, None];
-    for (k, v) in [lo, hi].iter().enumerate() {
-        match q.assoc_cache.iter().position(|a| u32::from(a.assid) == *v) {
-            Some(p) => {
-                if let Some(slot) = idx.get_mut(k) {
-                    *slot = Some(p);
-                }
-            }
-            None => {
-                err!(q, "***Association ID {v} not found in list\n");
-                return None;
-            }
+    let find = |v: u32, cache: &[Assoc]| cache.iter().rposition(|a| u32::from(a.assid) == v);
+    let a = find(lo, &q.assoc_cache);
+    let b = find(hi, &q.assoc_cache);
+    for (v, i) in [(lo, a), (hi, b)] {
+        if i.is_none() {
+            err!(q, "***Association ID {v} not found in list\n");
+            return None;
         }
     }
-    let (a, b) = (idx[0]?, idx[1]?);
-    Some(if a <= b { (a, b) } else { (b, a) })
+    let (a, b) = (a?, b?);
+    Some(if a < b { (a, b) } else { (b, a) })
 }
 
 fn config(q: &mut Ntpq<'_>, line: &str) {
     let Ok(resp) = q.query(Opcode::Configure, 0, line.as_bytes().to_vec(), true) else {
         return;
     };
-    let mut data = resp.data.as_slice();
-    if let Some(d) = data.strip_suffix(b"\n") {
-        data = d;
-    }
-    if let Some(d) = data.strip_suffix(b"\r") {
-        data = d;
-    }
+    // Classic strips one trailing newline only; a `\r` before it stays.
+    let data = resp.data.strip_suffix(b"\n").unwrap_or(&resp.data);
     let text = String::from_utf8_lossy(data).into_owned();
-    let col = text
-        .strip_prefix("column ")
-        .and_then(|r| r.split_once(" syntax error"))
-        .and_then(|(n, _)| n.parse::<usize>().ok());
-    if let Some(col) = col.filter(|c| *c <= line.len() + 1) {
+    // sscanf("column %d syntax error") counts a match as soon as the number is read.
+    let col = text.strip_prefix("column ").and_then(|r| {
+        let r = r.trim_start();
+        let sign = usize::from(r.starts_with(['-', '+']));
+        let digits = r
+            .get(sign..)
+            .unwrap_or_default()
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        (digits > 0).then(|| atoi(r))
+    });
+    if let Some(col) = col.filter(|c| *c >= 0 && (*c as usize) <= line.len() + 1) {
         if q.interactive {
             out!(q, "             *");
         } else {
             out!(q, "{line}\n");
         }
-        out!(q, "{}^\n", "_".repeat(col));
+        out!(q, "{}^\n", "_".repeat(col as usize));
     }
     out!(q, "{text}\n");
 }
 
-fn config_quiet(q: &mut Ntpq<'_>, line: &str) {
-    config(q, line);
+/// ntpq's `config-from-file`: each non-empty line (comments and trailing blanks removed)
+/// as one `:config` request.
+fn config_from_file(q: &mut Ntpq<'_>, path: &str) {
+    let text = match q.io.read_file(path) {
+        Ok(t) => t,
+        Err(_) => {
+            out!(q, "ERROR!! Couldn't open file: {path}\n");
+            return;
+        }
+    };
+    out!(q, "Sending configuration file, one line at a time.\n");
+    for (n, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or_default();
+        let line = line.trim_end_matches(|c: char| c <= ' ');
+        if line.is_empty() {
+            continue;
+        }
+        let mut result = None;
+        for _ in 0..3 {
+            if let Ok(resp) = q.query(Opcode::Configure, 0, line.as_bytes().to_vec(), true) {
+                result = Some(resp);
+                break;
+            }
+        }
+        let Some(resp) = result else {
+            out!(
+                q,
+                "Line No: {} query failed: {line}\nSubsequent lines not sent.\n",
+                n + 1
+            );
+            return;
+        };
+        let reply = String::from_utf8_lossy(&resp.data).into_owned();
+        let reply = reply.trim_end_matches(|c: char| c <= ' ');
+        out!(q, "Line No: {} {reply}: {line}\n", n + 1);
+    }
+    out!(q, "Done sending file\n");
 }
 
 /// A labelled status display (`collect_display_vdc` tables).
@@ -2137,27 +2211,23 @@ fn collect_display(q: &mut Ntpq<'_>, assoc: u16, table: VdcTable, decode_status:
             }
             Vdc::Mode => {
                 if let Some(v) = s {
-                    match parse_c_uint(&v) {
-                        Some(m) => out!(q, "{label}  {}\n", format::mode_name(m)),
-                        None => out!(q, "{label}  {v}\n"),
-                    }
+                    let m = u64::from(parse_uint(&v).unwrap_or(0));
+                    out!(q, "{label}  {}\n", format::mode_name(m));
                 }
             }
             Vdc::TwoBit => {
                 if let Some(v) = s {
-                    match parse_c_uint(&v) {
-                        Some(l) => out!(q, "{label}  {}{}\n", (l >> 1) & 1, l & 1),
-                        None => out!(q, "{label}  {v}\n"),
-                    }
+                    let l = parse_uint(&v).unwrap_or(0) & 3;
+                    out!(q, "{label}  {}{}\n", (l >> 1) & 1, l & 1);
                 }
             }
             Vdc::Refid => {
                 if let Some(v) = s {
+                    // Unlike `rv`, classic prints refclock refids here as addresses.
                     let text = match parse_netnum(&v) {
-                        Some(sa) if format::is_refclock(&sa.ip()) => refnumtoa(&sa.ip()),
+                        None => v,
                         Some(sa) if q.drefid_hash => format!("0x{:08x}", refid_hash(&sa.ip())),
                         Some(sa) => format::stoa(&sa),
-                        None => v,
                     };
                     out!(q, "{label}  {text}\n");
                 }
@@ -2167,89 +2237,93 @@ fn collect_display(q: &mut Ntpq<'_>, assoc: u16, table: VdcTable, decode_status:
 }
 
 /// `RES_KOD` and `RES_LIMITED` bits of the MRU `rs.N` value (classic `ntp.h`).
-const RES_KOD: u32 = 0x0800;
-const RES_LIMITED: u32 = 0x0040;
+const RES_KOD: u16 = 0x0800;
+const RES_LIMITED: u16 = 0x0040;
 
-/// Sort orders of `mrulist sort=`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MruSort {
-    Default,
-    Lstint,
-    Avgint,
-    Addr,
-    Count,
-}
+/// Sort orders of `mrulist sort=` (classic `mru_sort_keywords`, in its order).
+const MRU_SORT_KEYWORDS: [&str; 8] = [
+    "lstint", "-lstint", "avgint", "-avgint", "addr", "-addr", "count", "-count",
+];
 
 fn lfp_diff_secs(a: NtpTimestamp, b: NtpTimestamp) -> f64 {
     (a.to_bits().wrapping_sub(b.to_bits()) as i64) as f64 / 4_294_967_296.0
 }
 
-fn mrulist(q: &mut Ntpq<'_>, args: &[Arg]) {
-    let mut parms = String::new();
-    let mut sort = MruSort::Default;
-    let mut reverse = false;
-    for a in args {
-        let t = a.str();
-        if let Some(order) = t.strip_prefix("sort=") {
-            let (rev, key) = match order.strip_prefix('-') {
-                Some(k) => (true, k),
-                None => (false, order),
-            };
-            reverse = rev;
-            sort = match key {
-                "lstint" => MruSort::Lstint,
-                "avgint" => MruSort::Avgint,
-                "addr" => MruSort::Addr,
-                "count" => MruSort::Count,
-                _ => {
-                    err!(q, "Invalid sort order {key}\n");
-                    return;
-                }
-            };
-        } else if t == "limited" || t == "kod" || t.contains('=') {
-            parms.push_str(&format!(", {t}"));
-        } else {
-            err!(q, "Invalid argument {t}\n");
-            return;
-        }
+fn mru_avgint(e: &MruEntry) -> f64 {
+    lfp_diff_secs(e.last, e.first) / f64::from(e.count.max(1))
+}
+
+/// IPv4 before IPv6, then by address octets (classic `qcmp_mru_addr`).
+fn mru_addr_key(e: &MruEntry) -> (u8, Vec<u8>) {
+    match e.addr.ip() {
+        std::net::IpAddr::V4(v4) => (0, v4.octets().to_vec()),
+        std::net::IpAddr::V6(v6) => (1, v6.octets().to_vec()),
     }
-    let Ok(nonce) = q.query(Opcode::ReqNonce, 0, Vec::new(), false) else {
-        return;
-    };
-    let mut mru = MruQuery::new(&parms);
-    let mut data = match mru.handle_nonce(&nonce.data) {
-        Ok(d) => d,
-        Err(e) => {
-            err!(q, "***{e}\n");
-            return;
-        }
-    };
+}
+
+/// ntpq's `mrulist`: REQ_NONCE, then READ_MRU until the list is complete.
+fn mrulist(q: &mut Ntpq<'_>, args: &[Arg]) {
     err!(
         q,
         "Ctrl-C will stop MRU retrieval and display partial results.\n"
     );
     let _ = q.io.err().flush();
+    let mut parms = String::new();
+    let mut order = 0usize;
+    for a in args {
+        let arg = a.str();
+        let passed = ["resall=", "resany=", "mincount=", "laddr=", "maxls"]
+            .iter()
+            .any(|p| arg.starts_with(p));
+        if passed {
+            // Passed to the daemon as they are.
+            if parms.len() + arg.len() + 3 <= 128 {
+                parms.push_str(", ");
+                parms.push_str(arg);
+            }
+        } else if let Some(key) = arg.strip_prefix("sort=") {
+            // An unknown order keeps the previous one, silently, as in classic.
+            if let Some(n) = MRU_SORT_KEYWORDS.iter().position(|k| *k == key) {
+                order = n;
+            }
+        } else if arg == "limited" || arg == "kod" {
+            let bits = if arg == "kod" { RES_KOD } else { RES_LIMITED };
+            parms.push_str(&format!(", resany=0x{bits:x}"));
+        } else {
+            err!(q, "ignoring unrecognized mrulist parameter: {arg}\n");
+        }
+    }
+    let mut mru = MruQuery::new(&parms);
+    let Some(mut data) = fetch_nonce(q, &mut mru) else {
+        return;
+    };
     loop {
-        let Ok(resp) = q.query(Opcode::ReadMru, 0, data, false) else {
-            return;
+        if q.debug > 0 {
+            err!(q, "READ_MRU parms: {}\n", String::from_utf8_lossy(&data));
+        }
+        let step = match q.query_ex(Opcode::ReadMru, 0, data.clone(), false, true) {
+            Ok(resp) => {
+                if q.raw {
+                    printvars(q, &resp, VarType::Sys, true);
+                }
+                mru.handle_response(&resp.data)
+            }
+            Err(Failed(Some(e))) => mru.handle_failure(&e),
+            Err(Failed(None)) => return,
         };
-        match mru.handle_response(&resp.data) {
+        match step {
             Ok(MruStep::Done) => break,
             Ok(MruStep::ReadMru(next)) => data = next,
-            Ok(MruStep::FetchNonce) => {
-                let Ok(n) = q.query(Opcode::ReqNonce, 0, Vec::new(), false) else {
-                    return;
-                };
-                data = match mru.handle_nonce(&n.data) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        err!(q, "***{e}\n");
-                        return;
-                    }
-                };
+            Ok(MruStep::FetchNonce) => match fetch_nonce(q, &mut mru) {
+                Some(next) => data = next,
+                None => return,
+            },
+            Err(MruError::Query(e)) => {
+                q.report(&e, 0);
+                return;
             }
             Err(e) => {
-                err!(q, "***{e}\n");
+                err!(q, "{e}\n");
                 return;
             }
         }
@@ -2260,42 +2334,51 @@ fn mrulist(q: &mut Ntpq<'_>, args: &[Arg]) {
         mru.entries().len(),
         mru.updates()
     );
-    let now = mru.now().unwrap_or_else(|| q.io.now());
-    // Newest first, as classic walks its list from the head.
-    let mut rows: Vec<(i64, i64, &MruEntry)> = mru
-        .entries()
-        .iter()
-        .rev()
-        .map(|e| {
-            let lst = lfp_diff_secs(now, e.last);
-            let avg = if e.count > 0 {
-                lfp_diff_secs(e.last, e.first) / f64::from(e.count)
-            } else {
-                0.0
-            };
-            ((lst + 0.5) as i64, (avg + 0.5) as i64, e)
-        })
-        .collect();
-    match sort {
-        MruSort::Default => {}
-        MruSort::Lstint => rows.sort_by_key(|r| std::cmp::Reverse(r.2.last.to_bits())),
-        MruSort::Avgint => rows.sort_by_key(|r| r.1),
-        MruSort::Addr => rows.sort_by(|a, b| {
-            let ka = parse_netnum(&a.2.addr);
-            let kb = parse_netnum(&b.2.addr);
-            ka.cmp(&kb)
-        }),
-        MruSort::Count => rows.sort_by_key(|r| std::cmp::Reverse(r.2.count)),
+    let _ = q.io.err().flush();
+    if q.raw {
+        return;
     }
-    if reverse {
-        rows.reverse();
+    let now = mru.now().unwrap_or_else(|| NtpTimestamp::from_bits(0));
+    // Newest first (the head of classic's list), or oldest first for sort=-lstint.
+    let mut rows: Vec<&MruEntry> = mru.entries().iter().rev().collect();
+    match order {
+        1 => rows.reverse(),
+        2 | 3 => {
+            rows.sort_by(|a, b| {
+                mru_avgint(a)
+                    .partial_cmp(&mru_avgint(b))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then_with(|| b.last.to_bits().cmp(&a.last.to_bits()))
+            });
+            if order == 3 {
+                rows.reverse();
+            }
+        }
+        4 | 5 => {
+            rows.sort_by_key(|e| mru_addr_key(e));
+            if order == 5 {
+                rows.reverse();
+            }
+        }
+        6 | 7 => {
+            rows.sort_by_key(|e| e.count);
+            if order == 7 {
+                rows.reverse();
+            }
+        }
+        _ => {}
     }
     let mut json_rows = Vec::new();
     if !q.json {
-        out!(q, "lstint avgint rstr r m v  count rport remote address\n");
-        out!(q, "{}\n", "=".repeat(78));
+        out!(
+            q,
+            "lstint avgint rstr r m v  count rport remote address\n\
+             ==============================================================================\n"
+        );
     }
-    for (lst, avg, e) in rows {
+    for e in rows {
+        let lstint = (lfp_diff_secs(now, e.last) + 0.5) as i64;
+        let avgint = (mru_avgint(e) + 0.5) as i64;
         let flag = if e.restrict & RES_KOD != 0 {
             'K'
         } else if e.restrict & RES_LIMITED != 0 {
@@ -2303,27 +2386,24 @@ fn mrulist(q: &mut Ntpq<'_>, args: &[Arg]) {
         } else {
             '.'
         };
-        let mode = e.mode_version & 7;
-        let version = (e.mode_version >> 3) & 7;
-        let sa = parse_netnum(&e.addr);
-        let port = sa.map_or(0, |s| s.port());
-        let host = match sa {
-            Some(s) => q.nntohost(&s),
-            None => e.addr.clone(),
-        };
+        let host = q.nntohost(&e.addr);
         if q.json {
             json_rows.push(json!({
-                "lstint": lst, "avgint": avg, "restrict": format!("{:x}", e.restrict & 0xffff),
-                "flag": flag.to_string(), "mode": mode, "version": version, "count": e.count,
-                "port": port, "address": sa.map(|s| s.ip().to_string()), "host": host,
+                "lstint": lstint, "avgint": avgint, "restrict": format!("{:x}", e.restrict),
+                "flag": flag.to_string(), "mode": e.mode(), "version": e.version(),
+                "count": e.count, "port": e.addr.port(), "address": e.addr.ip().to_string(),
+                "host": host,
             }));
             continue;
         }
         out!(
             q,
-            "{lst:6} {avg:6} {:4x} {flag} {mode} {version} {:6} {port:5} {host}\n",
-            e.restrict & 0xffff,
-            e.count
+            "{lstint:6} {avgint:6} {:4x} {flag} {} {} {:6} {:5} {host}\n",
+            e.restrict,
+            e.mode(),
+            e.version(),
+            e.count,
+            e.addr.port()
         );
     }
     if q.json {
@@ -2332,6 +2412,21 @@ fn mrulist(q: &mut Ntpq<'_>, args: &[Arg]) {
             "{}\n",
             serde_json::to_string_pretty(&Value::Array(json_rows)).unwrap_or_default()
         );
+    }
+}
+
+/// ntpq's `fetch_nonce()`: REQ_NONCE and the next READ_MRU data.
+fn fetch_nonce(q: &mut Ntpq<'_>, mru: &mut MruQuery) -> Option<Vec<u8>> {
+    let Ok(resp) = q.query(Opcode::ReqNonce, 0, Vec::new(), false) else {
+        err!(q, "nonce request failed\n");
+        return None;
+    };
+    match mru.handle_nonce(&resp.data) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            err!(q, "{e}\n");
+            None
+        }
     }
 }
 
@@ -2500,6 +2595,7 @@ fn ifstats(q: &mut Ntpq<'_>) {
                     "received if index {ui}, have {fields} of {IFSTATS_FIELDS} fields for index {}, aborting.\n",
                     row.ifnum
                 );
+                q.exit = Some(1);
                 return;
             }
         }
@@ -2601,17 +2697,18 @@ fn reslist(q: &mut Ntpq<'_>) {
         }
         let Some(ui) = ui else { continue };
         if idx != ui {
-            if idx < ui {
+            if idx.checked_add(1) == Some(ui) {
                 if fields < 4 {
-                    out!(q, "Warning: incomplete row with {fields} (of 4) fields\n");
+                    out!(q, "Warning: incomplete row with {fields} (of 4) fields");
                 }
                 fields = 0;
                 idx = ui;
             } else {
                 err!(
                     q,
-                    "received index {ui}, have {fields} of 4 fields for index {idx}, aborting.\n"
+                    "received reslist index {ui}, have {fields} of 4 fields for index {idx}, aborting.\n"
                 );
+                q.exit = Some(1);
                 return;
             }
         }
@@ -2646,8 +2743,9 @@ mod tests {
             tokenize("rv 0 stratum,offset"),
             ["rv", "0", "stratum,offset"]
         );
-        assert_eq!(tokenize("  peers # comment"), ["peers"]);
+        assert_eq!(tokenize("  peers\t-4\r\n"), ["peers", "-4"]);
         assert_eq!(tokenize("passwd \"a b\""), ["passwd", "a b"]);
+        assert_eq!(tokenize("a b c d e f g h i j").len(), 8);
         assert_eq!(
             tokenize(":config server 10.0.0.1 iburst"),
             [":config", "server 10.0.0.1 iburst"]

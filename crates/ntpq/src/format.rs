@@ -275,7 +275,11 @@ pub fn ntp_to_unix(ts: NtpTimestamp, now_unix: i64) -> i64 {
 /// libntp `prettydate`: `eeb22828.7d849775  Thu, Nov 26 2026  3:38:16.490` in local time
 /// (`utc_offset` seconds east of UTC for that instant); an all-zero timestamp is
 /// `(no time)`.
-pub fn pretty_date(ts: NtpTimestamp, now_unix: i64, utc_offset: impl Fn(i64) -> i64) -> String {
+pub fn pretty_date(
+    ts: NtpTimestamp,
+    now_unix: i64,
+    mut utc_offset: impl FnMut(i64) -> i64,
+) -> String {
     let bits = ts.to_bits();
     if bits == 0 {
         return "(no time)".to_owned();

@@ -28,8 +28,10 @@ use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use ntp_control::mode6::client::{ClientError, Request, Session};
-use ntp_wire::mode6::{ControlResponse, Opcode};
+use std::collections::HashMap;
+
+use ntp_control::mode6::client::{ClientError, Received, Request, Session};
+use ntp_wire::mode6::{ControlResponse, Opcode, CTL_MAX_DATA_LEN};
 use ntp_wire::{MacAlgorithm, NtpTimestamp, SymmetricKey};
 
 /// Address family restriction for resolving host names (`-4`, `-6`).
@@ -69,8 +71,10 @@ pub trait Io {
     /// The host name of an address, if it has one (ntpq prints addresses numerically
     /// otherwise).
     fn reverse_lookup(&mut self, ip: IpAddr) -> Option<String>;
-    /// Print `prompt` where `getpass()` would (the terminal, else stderr) and read one line,
-    /// without echo when `echo` is false. `None` at end of input.
+    /// Ask the user for a line. With `echo` (the `Keyid: ` question) classic writes the prompt
+    /// to stderr and reads the controlling terminal, else standard input; without `echo` (a
+    /// password) it uses `getpass()`: prompt and no-echo read on the terminal, else stderr
+    /// and standard input. `None` at end of input.
     fn prompt(&mut self, prompt: &str, echo: bool) -> Option<String>;
     /// Read one command line from standard input; `None` at end of input.
     fn read_line(&mut self) -> Option<String>;
@@ -114,11 +118,10 @@ pub(crate) struct Ntpq<'a> {
     pub io: &'a mut dyn Io,
     pub session: Session,
     pub current_host: String,
-    pub current_addr: Option<SocketAddr>,
+    pub current_host_is_num: bool,
     pub have_host: bool,
-    pub numhosts: usize,
+    pub hosts: Vec<String>,
     pub port: u16,
-    pub family: Family,
     pub show_hostnames: bool,
     pub raw: bool,
     pub old_rv: bool,
@@ -127,69 +130,97 @@ pub(crate) struct Ntpq<'a> {
     pub json: bool,
     pub keyid: u32,
     pub keytype: MacAlgorithm,
-    pub password: Option<Vec<u8>>,
+    /// Keys given with `passwd` or at the prompt, by key id (classic's trusted key table).
+    pub keys: HashMap<u32, SymmetricKey>,
     pub always_auth: bool,
     pub debug: i32,
-    pub delay_ms: u64,
+    pub delay_ms: i64,
     pub interactive: bool,
     pub assoc_cache: Vec<Assoc>,
     pub varlist: Vec<(String, Option<String>)>,
-    pub quit: bool,
+    /// Set by `quit` (0) or a fatal error (1): stop and exit with this status.
+    pub exit: Option<i32>,
 }
 
 /// Why a query produced no response (the message was already printed).
-#[derive(Debug)]
-pub(crate) struct Failed;
+#[derive(Debug, Clone)]
+pub(crate) struct Failed(pub Option<ClientError>);
+
+/// C `atoi`: leading blanks, optional sign, digits; 0 when there are none.
+pub(crate) fn atoi(text: &str) -> i64 {
+    let t = text.trim_start();
+    let (neg, rest) = match t.as_bytes().first() {
+        Some(b'-') => (true, t.get(1..).unwrap_or_default()),
+        Some(b'+') => (false, t.get(1..).unwrap_or_default()),
+        _ => (false, t),
+    };
+    let digits: String = rest
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .take(18)
+        .collect();
+    let v: i64 = digits.parse().unwrap_or(0);
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
 
 impl Ntpq<'_> {
+    /// Number of hosts given on the command line (classic's `numhosts`).
+    pub fn numhosts(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// Classic `getkeyid()`: prompt `Keyid: ` and read a number (0 when nothing usable).
+    pub fn prompt_keyid(&mut self) -> u32 {
+        let line = self.io.prompt("Keyid: ", true).unwrap_or_default();
+        let line: String = line.chars().take(19).collect();
+        u32::try_from(atoi(&line)).unwrap_or(0)
+    }
+
+    /// Remember `password` as the key for the current key id and type.
+    pub fn set_password(&mut self, password: &[u8]) {
+        let key = SymmetricKey::new(self.keyid, self.keytype, password);
+        self.keys.insert(self.keyid, key);
+    }
+
     /// Make sure a key is set for an authenticated request, prompting like classic
     /// `sendrequest()`.
     fn ensure_key(&mut self) -> Result<(), Failed> {
         if self.keyid == 0 {
-            let line = self.io.prompt("Keyid: ", true);
-            let id = line
-                .as_deref()
-                .map(str::trim)
-                .and_then(|s| s.parse::<u32>().ok())
-                .unwrap_or(0);
+            let id = self.prompt_keyid();
             if id == 0 || id > 65535 {
                 err!(self, "Invalid key identifier\n");
-                return Err(Failed);
+                return Err(Failed(None));
             }
             self.keyid = id;
         }
-        if self.password.is_none() {
+        if !self.keys.contains_key(&self.keyid) {
             let prompt = format!("{} Password: ", self.keytype.name());
             let pass = self.io.prompt(&prompt, false).unwrap_or_default();
             if pass.is_empty() {
                 err!(self, "Invalid password\n");
-                return Err(Failed);
+                return Err(Failed(None));
             }
-            self.password = Some(pass.into_bytes());
+            self.set_password(pass.as_bytes());
         }
-        self.install_key();
+        let key = self.keys.get(&self.keyid).cloned();
+        self.session.set_key(key);
         Ok(())
     }
 
-    /// Hand the current key id, type and password to the session.
-    pub fn install_key(&mut self) {
-        let key = self
-            .password
-            .as_ref()
-            .filter(|_| self.keyid != 0)
-            .map(|p| SymmetricKey::new(self.keyid, self.keytype, p));
-        self.session.set_key(key);
-    }
-
-    /// Print a query error the classic way.
-    fn report(&mut self, e: &ClientError, assoc: u16) {
-        if self.numhosts > 1 {
+    /// Print a query error the classic way (`show_error_msg`).
+    pub fn report(&mut self, e: &ClientError, assoc: u16) {
+        if self.numhosts() > 1 {
             err!(self, "server={} ", self.current_host);
         }
         err!(self, "{}\n", e.message(assoc));
     }
 
-    /// ntpq's `doquery()`: one request, its response, with the retry and error messages.
+    /// ntpq's `doquery()`: one request and its response, with the retry and the error
+    /// messages.
     pub fn query(
         &mut self,
         opcode: Opcode,
@@ -197,13 +228,37 @@ impl Ntpq<'_> {
         data: Vec<u8>,
         auth: bool,
     ) -> Result<ControlResponse, Failed> {
+        self.query_ex(opcode, assoc, data, auth, false)
+    }
+
+    /// ntpq's `doqueryex()`: as [`Self::query`], printing server and timeout errors only
+    /// when not `quiet`.
+    pub fn query_ex(
+        &mut self,
+        opcode: Opcode,
+        assoc: u16,
+        data: Vec<u8>,
+        auth: bool,
+        quiet: bool,
+    ) -> Result<ControlResponse, Failed> {
         if !self.have_host {
             err!(self, "***No host open, use `host' command\n");
-            return Err(Failed);
+            return Err(Failed(None));
+        }
+        if data.len() > CTL_MAX_DATA_LEN {
+            self.session.skip_sequence();
+            err!(
+                self,
+                "***Internal error!  qsize ({}) too large\n",
+                data.len()
+            );
+            return Err(Failed(None));
         }
         let authenticate = auth || self.always_auth;
-        if authenticate {
-            self.ensure_key()?;
+        if authenticate && self.ensure_key().is_err() {
+            // Classic takes the sequence number before it asks for the key.
+            self.session.skip_sequence();
+            return Err(Failed(None));
         }
         let request = Request {
             opcode,
@@ -214,59 +269,91 @@ impl Ntpq<'_> {
         let mut wire = match self.session.begin(request) {
             Ok(w) => w,
             Err(e) => {
-                self.report(&e, assoc);
-                return Err(Failed);
+                if !quiet {
+                    self.report(&e, assoc);
+                }
+                return Err(Failed(Some(e)));
             }
         };
         let mut buf = vec![0u8; 65536];
         loop {
             if let Err(e) = self.io.send(&wire) {
-                err!(self, "write to {} failed: {e}\n", self.current_host);
-                return Err(Failed);
+                err!(self, "ntpq: write to {} failed: {e}\n", self.current_host);
+                return Err(Failed(None));
             }
-            loop {
+            let mut resend = None;
+            while resend.is_none() {
                 let wait = self.session.wait_time();
                 match self.io.recv(&mut buf, wait) {
                     Ok(Some(n)) => {
                         let datagram = buf.get(..n).unwrap_or_default();
                         match self.session.handle_datagram(datagram) {
-                            Ok(Some(resp)) => return Ok(resp),
-                            Ok(None) => {
+                            Ok(Received::Complete(resp)) => return Ok(resp),
+                            Ok(Received::Pending) => {
                                 if self.debug > 0 {
                                     if let Some(why) = self.session.ignored().last() {
                                         err!(self, "{why}\n");
                                     }
                                 }
                             }
+                            Ok(Received::Retry {
+                                datagram,
+                                count,
+                                available,
+                            }) => {
+                                out!(
+                                    self,
+                                    "Response packet claims {count} octets payload, above {available} received\n"
+                                );
+                                resend = Some(datagram);
+                            }
                             Err(e) => {
-                                self.report(&e, assoc);
-                                return Err(Failed);
+                                if let ClientError::Truncated { count, available } = e {
+                                    out!(
+                                        self,
+                                        "Response packet claims {count} octets payload, above {available} received\n"
+                                    );
+                                }
+                                if !quiet {
+                                    self.report(&e, assoc);
+                                }
+                                return Err(Failed(Some(e)));
                             }
                         }
                     }
-                    Ok(None) => break,
+                    Ok(None) => {
+                        let partial = self.session.has_partial();
+                        match self.session.handle_timeout() {
+                            Ok(again) => resend = Some(again),
+                            Err(e) => {
+                                if partial {
+                                    err!(
+                                        self,
+                                        "{}: timed out with incomplete data\n",
+                                        self.current_host
+                                    );
+                                } else {
+                                    err!(
+                                        self,
+                                        "{}: timed out, nothing received\n",
+                                        self.current_host
+                                    );
+                                }
+                                if !quiet {
+                                    self.report(&e, assoc);
+                                }
+                                return Err(Failed(Some(e)));
+                            }
+                        }
+                    }
                     Err(e) => {
-                        err!(self, "read: {e}\n");
-                        return Err(Failed);
+                        err!(self, "ntpq: read: {e}\n");
+                        return Err(Failed(None));
                     }
                 }
             }
-            let partial = self.session.has_partial();
-            match self.session.handle_timeout() {
-                Ok(again) => wire = again,
-                Err(e) => {
-                    if partial {
-                        err!(
-                            self,
-                            "{}: timed out with incomplete data\n",
-                            self.current_host
-                        );
-                    } else {
-                        err!(self, "{}: timed out, nothing received\n", self.current_host);
-                    }
-                    self.report(&e, assoc);
-                    return Err(Failed);
-                }
+            if let Some(again) = resend {
+                wire = again;
             }
         }
     }
@@ -286,30 +373,48 @@ impl Ntpq<'_> {
             .unwrap_or_else(|| format::stoa(addr))
     }
 
-    /// ntpq's `nntohostp`: `nntohost` plus the port.
+    /// ntpq's `nntohostp`: `nntohost` plus `:port` (numeric form `sptoa`; refclocks without
+    /// a port).
     pub fn nntohostp(&mut self, addr: &SocketAddr) -> String {
-        let host = self.nntohost(addr);
-        match addr.ip() {
-            IpAddr::V6(_) => format!("[{host}]:{}", addr.port()),
-            IpAddr::V4(_) => format!("{host}:{}", addr.port()),
+        let ip = addr.ip();
+        if !self.show_hostnames || ip.is_unspecified() {
+            return format::sptoa(addr);
         }
+        if format::is_refclock(&ip) {
+            return format::refnumtoa(&ip);
+        }
+        let host = self
+            .io
+            .reverse_lookup(ip)
+            .unwrap_or_else(|| format::stoa(addr));
+        format!("{host}:{}", addr.port())
     }
 
     /// Local-time `prettydate` of a timestamp.
     pub fn pretty_date(&mut self, ts: NtpTimestamp) -> String {
         let (now, _) = self.io.now().to_unix();
         let io = &mut *self.io;
-        let offsets = std::cell::RefCell::new(io);
-        format::pretty_date(ts, now, |u| offsets.borrow_mut().utc_offset(u))
+        format::pretty_date(ts, now, |u| io.utc_offset(u))
     }
 
     /// ntpq's `openhost()`.
     pub fn open_host(&mut self, host: &str, family: Family) -> bool {
         match self.io.open(host, self.port, family) {
             Ok(addr) => {
-                self.current_host = host.to_owned();
-                self.current_addr = Some(addr);
+                // Classic shows the canonical name, or the address for numeric hosts.
+                let bare = host
+                    .strip_prefix('[')
+                    .and_then(|h| h.strip_suffix(']'))
+                    .unwrap_or(host);
+                if bare.parse::<IpAddr>().is_ok() {
+                    self.current_host = format::stoa(&addr);
+                    self.current_host_is_num = true;
+                } else {
+                    self.current_host = host.to_owned();
+                    self.current_host_is_num = false;
+                }
                 self.have_host = true;
+                self.assoc_cache.clear();
                 true
             }
             Err(msg) => {
@@ -431,7 +536,10 @@ fn parse_options(args: &[String], io: &mut dyn Io) -> Result<Options, i32> {
                 "interactive" => o.interactive = true,
                 "numeric" => o.numeric = true,
                 "old-rv" => o.old_rv = true,
-                "peers" => peers = true,
+                "peers" => {
+                    peers = true;
+                    o.commands.push("peers".to_owned());
+                }
                 "refid" => match value(&mut i).as_deref() {
                     Some("hash") => o.drefid_hash = true,
                     Some("ipv4") => o.drefid_hash = false,
@@ -479,7 +587,10 @@ fn parse_options(args: &[String], io: &mut dyn Io) -> Result<Options, i32> {
                 'd' => o.debug += 1,
                 'i' => o.interactive = true,
                 'n' => o.numeric = true,
-                'p' => peers = true,
+                'p' => {
+                    peers = true;
+                    o.commands.push("peers".to_owned());
+                }
                 'w' => o.wide = true,
                 'u' => {}
                 'c' => {
@@ -515,9 +626,6 @@ fn parse_options(args: &[String], io: &mut dyn Io) -> Result<Options, i32> {
             "the 'interactive' option conflicts with the 'command' and 'peers' options",
         ));
     }
-    if peers {
-        o.commands.push("peers".to_owned());
-    }
     Ok(o)
 }
 
@@ -536,11 +644,10 @@ pub fn run(args: &[String], io: &mut dyn Io) -> i32 {
         io,
         session: Session::new(),
         current_host: String::new(),
-        current_addr: None,
+        current_host_is_num: false,
         have_host: false,
-        numhosts: hosts.len(),
+        hosts: hosts.iter().map(|(h, _)| h.clone()).collect(),
         port: o.port,
-        family: Family::Any,
         show_hostnames: !o.numeric,
         raw: false,
         old_rv: o.old_rv,
@@ -549,18 +656,17 @@ pub fn run(args: &[String], io: &mut dyn Io) -> i32 {
         json: o.json,
         keyid: 0,
         keytype: MacAlgorithm::Md5,
-        password: None,
+        keys: HashMap::new(),
         always_auth: false,
         debug: o.debug,
         delay_ms: 20,
         interactive,
         assoc_cache: Vec::new(),
         varlist: Vec::new(),
-        quit: false,
+        exit: None,
     };
     if o.commands.is_empty() {
         if let Some((host, fam)) = hosts.first() {
-            q.family = *fam;
             q.open_host(host, *fam);
         }
         loop {
@@ -573,14 +679,13 @@ pub fn run(args: &[String], io: &mut dyn Io) -> i32 {
             };
             commands::docmd(&mut q, &line);
             let _ = q.io.out().flush();
-            if q.quit {
-                break;
+            if let Some(code) = q.exit {
+                return code;
             }
         }
         return 0;
     }
     for (ihost, (host, fam)) in hosts.iter().enumerate() {
-        q.family = *fam;
         if q.open_host(host, *fam) {
             if ihost > 0 {
                 out!(q, "\n");
@@ -590,8 +695,9 @@ pub fn run(args: &[String], io: &mut dyn Io) -> i32 {
                     out!(q, "\n");
                 }
                 commands::docmd(&mut q, cmd);
-                if q.quit {
-                    return 0;
+                if let Some(code) = q.exit {
+                    let _ = q.io.out().flush();
+                    return code;
                 }
             }
         }

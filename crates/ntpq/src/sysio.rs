@@ -58,16 +58,24 @@ pub fn parse_hosts(text: &str) -> Vec<(IpAddr, String)> {
         .collect()
 }
 
-/// Read one line from the controlling terminal with echo off, if there is one.
-fn read_tty_password(prompt: &str, echo: bool) -> Option<Option<String>> {
+/// Read one line from the controlling terminal, with echo off unless `echo`; the prompt goes
+/// to the terminal when `prompt_on_tty`. `None` when there is no terminal; `Some(None)` at
+/// end of input.
+fn read_tty_line(prompt: &str, echo: bool, prompt_on_tty: bool) -> Option<Option<String>> {
     use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
     let mut tty = OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty")
         .ok()?;
-    let _ = tty.write_all(prompt.as_bytes());
-    let _ = tty.flush();
+    if prompt_on_tty {
+        let _ = tty.write_all(prompt.as_bytes());
+        let _ = tty.flush();
+    } else {
+        let mut err = std::io::stderr();
+        let _ = err.write_all(prompt.as_bytes());
+        let _ = err.flush();
+    }
     let saved = tcgetattr(&tty).ok();
     if let (false, Some(orig)) = (echo, saved.as_ref()) {
         let mut t = orig.clone();
@@ -178,7 +186,9 @@ impl Io for SystemIo {
     }
 
     fn prompt(&mut self, prompt: &str, echo: bool) -> Option<String> {
-        if let Some(answer) = read_tty_password(prompt, echo) {
+        // `Keyid: ` (echo) is printed on stderr by classic's getkeyid(); getpass() prints
+        // the password prompt on the terminal.
+        if let Some(answer) = read_tty_line(prompt, echo, !echo) {
             return answer;
         }
         let _ = self.stderr.write_all(prompt.as_bytes());

@@ -9,7 +9,7 @@
 //! [`Session::wait_time`] has passed without a complete response.
 //!
 //! ```
-//! use ntp_control::mode6::client::{Request, Session};
+//! use ntp_control::mode6::client::{Received, Request, Session};
 //! use ntp_wire::mode6::{ControlHeader, ControlMessage, Opcode};
 //!
 //! let mut session = Session::new();
@@ -21,11 +21,13 @@
 //! h.response = true;
 //! h.status = 0x0616;
 //! let reply = ControlMessage::new(h, b"stratum=3\r\n".to_vec()).unwrap().to_vec().unwrap();
-//! let response = session.handle_datagram(&reply).unwrap().expect("complete");
+//! let Received::Complete(response) = session.handle_datagram(&reply).unwrap() else {
+//!     panic!("one fragment completes the response")
+//! };
 //! assert_eq!(response.data, b"stratum=3\r\n");
 //! ```
 
-use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use ntp_wire::mode6::{
@@ -47,10 +49,17 @@ pub enum ClientError {
     /// Nothing arrived, even after the retry (`ERR_TIMEOUT`).
     #[error("request timed out")]
     Timeout,
-    /// Some fragments arrived but not all, even after the retry, or a fragment claimed more
-    /// data than it carried (`ERR_INCOMPLETE`).
+    /// Some fragments arrived but not all, even after the retry (`ERR_INCOMPLETE`).
     #[error("response from server was incomplete")]
     Incomplete,
+    /// A fragment claimed more data than it carried, on the retry too (`ERR_INCOMPLETE`).
+    #[error("response packet claims {count} octets payload, above {available} received")]
+    Truncated {
+        /// The fragment's `count`.
+        count: u16,
+        /// Octets after its header.
+        available: usize,
+    },
     /// More than 32 fragments or more data than ntpq's buffer holds (`ERR_TOOMUCH`).
     #[error("buffer size exceeded for returned data")]
     TooMuch,
@@ -74,7 +83,9 @@ impl ClientError {
     pub fn message(&self, assoc_id: u16) -> String {
         match self {
             ClientError::Timeout => "***Request timed out".to_owned(),
-            ClientError::Incomplete => "***Response from server was incomplete".to_owned(),
+            ClientError::Incomplete | ClientError::Truncated { .. } => {
+                "***Response from server was incomplete".to_owned()
+            }
             ClientError::TooMuch => "***Buffer size exceeded for returned data".to_owned(),
             ClientError::Server(code) => code.message(assoc_id),
             ClientError::NoKey => "***Authentication key required".to_owned(),
@@ -109,6 +120,26 @@ impl Request {
             authenticate: opcode.requires_auth(),
         }
     }
+}
+
+/// What a received datagram did to the exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// More fragments are needed, or the datagram was dropped.
+    Pending,
+    /// The response is complete.
+    Complete(ControlResponse),
+    /// A fragment claimed more data than it carried; send `datagram` (the request under a new
+    /// sequence number) and keep waiting. Classic ntpq prints
+    /// `Response packet claims COUNT octets payload, above AVAILABLE received` on stdout.
+    Retry {
+        /// The request to send again.
+        datagram: Vec<u8>,
+        /// The truncated fragment's `count`.
+        count: u16,
+        /// Octets after its header.
+        available: usize,
+    },
 }
 
 /// State of the exchange in progress.
@@ -262,38 +293,69 @@ impl Session {
         self.current.is_some()
     }
 
-    /// Feed one received datagram. Returns the response once complete; `Ok(None)` while more
-    /// fragments are needed or when the datagram was dropped (wrong sequence, duplicate...,
-    /// see [`Self::ignored`]).
+    /// Feed one received datagram.
+    ///
+    /// Returns [`Received::Complete`] once the response is whole, [`Received::Pending`] while
+    /// more fragments are needed or when the datagram was dropped (wrong sequence,
+    /// duplicate..., see [`Self::ignored`]), and [`Received::Retry`] when a fragment claimed
+    /// more data than it carried on the first try: classic ntpq then gives up on that try and
+    /// sends the request again under a new sequence number.
     ///
     /// # Errors
-    /// [`ClientError::Server`] for an error reply, [`ClientError::Incomplete`] for a fragment
-    /// claiming more data than it has, [`ClientError::TooMuch`] past ntpq's limits,
+    /// [`ClientError::Server`] for an error reply, [`ClientError::Truncated`] for a truncated
+    /// fragment on the second try, [`ClientError::TooMuch`] past ntpq's limits,
     /// [`ClientError::Idle`] with no exchange in progress. The exchange ends on any error.
-    pub fn handle_datagram(
-        &mut self,
-        datagram: &[u8],
-    ) -> Result<Option<ControlResponse>, ClientError> {
+    pub fn handle_datagram(&mut self, datagram: &[u8]) -> Result<Received, ClientError> {
         let x = self.current.as_mut().ok_or(ClientError::Idle)?;
         match x.reassembler.accept_datagram(datagram) {
-            Ok(Progress::Incomplete) => Ok(None),
+            Ok(Progress::Incomplete) => Ok(Received::Pending),
             Ok(Progress::Complete(resp)) => {
                 self.current = None;
-                Ok(Some(resp))
+                Ok(Received::Complete(resp))
+            }
+            Err(ReassemblyError::Incomplete { count, available }) => {
+                let x = self.current.take().ok_or(ClientError::Idle)?;
+                if x.retried {
+                    return Err(ClientError::Truncated { count, available });
+                }
+                let datagram = self.retry(x, true)?;
+                Ok(Received::Retry {
+                    datagram,
+                    count,
+                    available,
+                })
             }
             Err(e) if e.is_fatal() => {
                 self.current = None;
                 Err(match e {
                     ReassemblyError::ServerError { code } => ClientError::Server(code),
-                    ReassemblyError::Incomplete { .. } => ClientError::Incomplete,
                     _ => ClientError::TooMuch,
                 })
             }
             Err(e) => {
                 self.ignored.push(e);
-                Ok(None)
+                Ok(Received::Pending)
             }
         }
+    }
+
+    /// Send the request of `x` once more, with a new sequence number if `bump`.
+    fn retry(&mut self, x: Exchange, bump: bool) -> Result<Vec<u8>, ClientError> {
+        if bump {
+            self.sequence = self.sequence.wrapping_add(1);
+        }
+        let header = ControlHeader {
+            sequence: self.sequence,
+            ..x.header
+        };
+        let wire = self.encode(header, &x.request)?;
+        self.current = Some(Exchange {
+            reassembler: Reassembler::new(&header).lenient_assoc(),
+            header,
+            request: x.request,
+            retried: true,
+        });
+        Ok(wire)
     }
 
     /// The wait of [`Self::wait_time`] passed without a complete response. The first time,
@@ -314,21 +376,15 @@ impl Session {
                 ClientError::Timeout
             });
         }
-        if partial {
-            self.sequence = self.sequence.wrapping_add(1);
-        }
-        let header = ControlHeader {
-            sequence: self.sequence,
-            ..x.header
-        };
-        let wire = self.encode(header, &x.request)?;
-        self.current = Some(Exchange {
-            reassembler: Reassembler::new(&header).lenient_assoc(),
-            header,
-            request: x.request,
-            retried: true,
-        });
-        Ok(wire)
+        self.retry(x, partial)
+    }
+
+    /// Use up a sequence number without sending anything, as classic ntpq does when it
+    /// gives up on a request before sending it (no key id or password for an
+    /// authenticated request).
+    pub fn skip_sequence(&mut self) {
+        self.current = None;
+        self.sequence = self.sequence.wrapping_add(1);
     }
 
     /// True when the exchange in progress has had at least one fragment (for the classic
@@ -354,37 +410,74 @@ pub fn parse_hex_timestamp(text: &str) -> Option<NtpTimestamp> {
     Some(NtpTimestamp::from_bits((u64::from(s) << 32) | u64::from(f)))
 }
 
+/// ntpq's `decodenetnum`: `a.b.c.d`, `a.b.c.d:port`, `[v6]:port`, `[v6]` or a bare IPv6
+/// address; the port defaults to 123.
+pub fn parse_netnum(text: &str) -> Option<SocketAddr> {
+    if let Ok(sa) = text.parse::<SocketAddr>() {
+        return Some(sa);
+    }
+    let bare = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    bare.parse::<IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, 123))
+}
+
 /// One MRU entry as ntpq collects it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MruEntry {
-    /// `addr.N`: the remote `address:port` text as the server sent it.
-    pub addr: String,
+    /// `addr.N`: the remote address and port.
+    pub addr: SocketAddr,
     /// `last.N`: when the last packet arrived.
     pub last: NtpTimestamp,
     /// `first.N`: when the first packet arrived.
     pub first: NtpTimestamp,
-    /// `ct.N`: packets seen.
+    /// `ct.N`: packets seen (at least 1).
     pub count: u32,
     /// `mv.N`: mode and version byte of the last packet.
     pub mode_version: u8,
     /// `rs.N`: restriction bits that applied.
-    pub restrict: u32,
+    pub restrict: u16,
 }
 
+impl MruEntry {
+    /// Mode of the last packet (`PKT_MODE`).
+    pub fn mode(&self) -> u8 {
+        self.mode_version & 7
+    }
+
+    /// Version of the last packet (`PKT_VERSION`).
+    pub fn version(&self) -> u8 {
+        (self.mode_version >> 3) & 7
+    }
+}
+
+/// The fields of the row being collected (ntpq's `MRU_GOT_*` bits).
 #[derive(Debug, Clone, Default)]
 struct PartialEntry {
-    addr: Option<String>,
+    addr: Option<SocketAddr>,
     last: Option<NtpTimestamp>,
     first: Option<NtpTimestamp>,
     count: Option<u32>,
     mv: Option<u8>,
-    rs: Option<u32>,
+    rs: Option<u16>,
 }
 
 impl PartialEntry {
+    fn is_empty(&self) -> bool {
+        self.addr.is_none()
+            && self.last.is_none()
+            && self.first.is_none()
+            && self.count.is_none()
+            && self.mv.is_none()
+            && self.rs.is_none()
+    }
+
     fn complete(&self) -> Option<MruEntry> {
         Some(MruEntry {
-            addr: self.addr.clone()?,
+            addr: self.addr?,
             last: self.last?,
             first: self.first?,
             count: self.count?,
@@ -400,7 +493,7 @@ pub enum MruStep {
     /// Send a `READ_MRU` request with this data.
     ReadMru(Vec<u8>),
     /// The nonce is used up: send `REQ_NONCE` and pass the answer to
-    /// [`MruQuery::handle_nonce`].
+    /// [`MruQuery::handle_nonce`], which gives the next request.
     FetchNonce,
     /// The list is complete.
     Done,
@@ -409,77 +502,107 @@ pub enum MruStep {
 /// Why MRU retrieval stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MruError {
-    /// The `REQ_NONCE` answer had no `nonce=` item.
-    #[error("no nonce in the server's answer")]
-    NoNonce,
-    /// The response text did not parse.
-    #[error("malformed MRU response")]
-    Malformed,
-    /// The server sent responses without ever finishing the list.
-    #[error("MRU retrieval did not converge")]
-    TooManyRequests,
+    /// The `REQ_NONCE` answer does not start with `nonce=` (the text is kept).
+    #[error("unexpected nonce response format: {0}")]
+    BadNonce(String),
+    /// A response did not follow the protocol (the message says how, in ntpq's words).
+    #[error("{0}")]
+    Protocol(String),
+    /// The server did not know any of the entries named in a request that named none.
+    #[error("CERR_UNKNOWNVAR from ntpd but no priors given.")]
+    NoPriors,
+    /// The list restarted from the beginning too often.
+    #[error(
+        "Giving up after 8 restarts from the beginning.\nWith high-traffic NTP servers, this can occur if the\nMRU list is limited to less than about 16 seconds' of\nentries.  See the 'mru' ntp.conf directive to adjust."
+    )]
+    TooManyRestarts,
+    /// A request failed in a way retrieval cannot recover from.
+    #[error("{0}")]
+    Query(ClientError),
 }
 
-/// Most follow-up requests before giving up (the server sends at most 256 rows per answer;
-/// this bounds a misbehaving server, not a real list).
-const MAX_MRU_REQUESTS: usize = 4096;
+/// Most rows a classic daemon returns per request (`MRU_ROW_LIMIT`).
+const MRU_ROW_LIMIT: u32 = 256;
+/// Most fragments ntpq asks for (`MAXFRAGS`).
+const MRU_MAX_FRAGS: u32 = 32;
+/// Lost or incomplete responses in a row after which we stop (classic retries forever with
+/// ever smaller requests; a dead server would keep it busy until Ctrl-C).
+const MAX_MRU_FAILURES: u32 = 8;
 
 /// Sans-IO MRU retrieval as classic ntpq's `collect_mru_list()` does it.
 ///
-/// Flow: send `REQ_NONCE` (no data), pass the reply data to [`Self::handle_nonce`], which
+/// Flow: send `REQ_NONCE` (no data) and pass the reply data to [`Self::handle_nonce`], which
 /// gives the first `READ_MRU` data (`nonce=<n>, frags=32[, parms]`); pass each `READ_MRU`
-/// reply to [`Self::handle_response`] until it says [`MruStep::Done`].
+/// reply to [`Self::handle_response`] (or a failed request to [`Self::handle_failure`]) until
+/// it says [`MruStep::Done`]. Follow-up requests name the newest entries already held
+/// (`addr.N=..., last.N=0x...`) so the server continues after them.
 #[derive(Debug, Clone)]
 pub struct MruQuery {
     parms: String,
-    frags: u32,
     nonce: Option<String>,
     nonce_uses: u32,
-    /// Entries, oldest first; re-heard addresses move to the end.
+    cap_frags: bool,
+    frags: u32,
+    limit: u32,
+    row_limit: u32,
+    /// Entries, oldest first; a re-heard address moves to the end (classic's list head).
     entries: Vec<MruEntry>,
     updates: u32,
     now: Option<NtpTimestamp>,
-    requests: usize,
+    /// Entries named in the last request.
+    priors: usize,
+    restarts: u32,
+    failures: u32,
 }
 
 impl MruQuery {
-    /// A query with extra parameters (`mincount=`, `laddr=`, `resall=`, `resany=`, ...),
-    /// already joined as `, name=value` pairs the way ntpq appends them (may be empty).
+    /// A query with extra parameters already joined as `, name=value` pairs the way ntpq
+    /// appends them (may be empty).
     pub fn new(parms: &str) -> Self {
         MruQuery {
             parms: parms.to_owned(),
-            frags: 32,
             nonce: None,
             nonce_uses: 0,
+            cap_frags: true,
+            frags: MRU_MAX_FRAGS,
+            limit: (3 * MRU_MAX_FRAGS).min(MRU_ROW_LIMIT),
+            row_limit: MRU_ROW_LIMIT,
             entries: Vec::new(),
             updates: 0,
             now: None,
-            requests: 0,
+            priors: 0,
+            restarts: 0,
+            failures: 0,
         }
     }
 
-    /// Take the `REQ_NONCE` reply and return the next `READ_MRU` request data.
+    /// Take a `REQ_NONCE` reply (`nonce=<hex>\r\n`) and return the next `READ_MRU` request
+    /// data.
     ///
     /// # Errors
-    /// [`MruError::NoNonce`] when the reply has no `nonce=` item.
+    /// [`MruError::BadNonce`] when the reply does not start with `nonce=` or has nothing
+    /// after it.
     pub fn handle_nonce(&mut self, data: &[u8]) -> Result<Vec<u8>, MruError> {
-        let items = parse_varlist(data).map_err(|_| MruError::NoNonce)?;
-        let nonce = items
-            .into_iter()
-            .find(|i| i.name == "nonce")
-            .and_then(|i| i.value)
-            .ok_or(MruError::NoNonce)?;
-        self.nonce = Some(nonce);
+        let text = String::from_utf8_lossy(data).into_owned();
+        let nonce = text
+            .strip_prefix("nonce=")
+            .filter(|rest| !rest.is_empty())
+            .ok_or_else(|| MruError::BadNonce(text.clone()))?;
+        self.nonce = Some(nonce.trim_end_matches(['\r', '\n']).to_owned());
         self.nonce_uses = 0;
         Ok(self.next_request())
     }
 
     fn next_request(&mut self) -> Vec<u8> {
-        self.requests += 1;
         self.nonce_uses += 1;
         let nonce = self.nonce.clone().unwrap_or_default();
-        let mut req = format!("nonce={nonce}, frags={}{}", self.frags, self.parms);
-        // Name the newest entries we hold, newest first, so the server continues after them.
+        let (what, n) = if self.cap_frags {
+            ("frags", self.frags)
+        } else {
+            ("limit", self.limit)
+        };
+        let mut req = format!("nonce={nonce}, {what}={n}{}", self.parms);
+        let mut priors = 0;
         for (i, e) in self.entries.iter().rev().enumerate() {
             let bits = e.last.to_bits();
             let piece = format!(
@@ -488,82 +611,175 @@ impl MruQuery {
                 bits >> 32,
                 bits & 0xffff_ffff
             );
-            if req.len() + piece.len() > CTL_MAX_DATA_LEN {
+            // ntpq's request buffer holds 468 octets including the terminating NUL.
+            if req.len() + piece.len() >= CTL_MAX_DATA_LEN {
                 break;
             }
             req.push_str(&piece);
+            priors += 1;
         }
+        self.priors = priors;
         req.into_bytes()
+    }
+
+    fn follow_up(&mut self) -> MruStep {
+        if self.nonce_uses >= 4 {
+            return MruStep::FetchNonce;
+        }
+        MruStep::ReadMru(self.next_request())
     }
 
     /// Take one `READ_MRU` reply.
     ///
+    /// Rows are read as ntpq reads them: the fields of row `ci` (`addr.ci`, `last.ci`,
+    /// `first.ci`, `ct.ci`, `mv.ci`, `rs.ci`, in any order) complete it, then row `ci + 1`
+    /// follows; anything else, including the server's random noise tags, is ignored. A
+    /// `now=` item ends the list.
+    ///
     /// # Errors
-    /// [`MruError::Malformed`] when the text does not parse; [`MruError::TooManyRequests`]
-    /// when the server never ends the list.
+    /// [`MruError::Protocol`] for a `last.newest` before `now=` or inside a row.
     pub fn handle_response(&mut self, data: &[u8]) -> Result<MruStep, MruError> {
-        let items = parse_varlist(data).map_err(|_| MruError::Malformed)?;
-        let mut partial: Vec<(u32, PartialEntry)> = Vec::new();
-        let mut done = false;
+        self.failures = 0;
+        let items = parse_varlist(data).unwrap_or_default();
+        let mut ci: u32 = 0;
+        let mut cur = PartialEntry::default();
+        let mut have_now = false;
         for item in items {
-            let value = item.value.clone().unwrap_or_default();
-            match item.name.as_str() {
+            let val = item.value.clone().unwrap_or_default();
+            let name = item.name.as_str();
+            match name {
                 "nonce" => {
-                    self.nonce = Some(value);
+                    self.nonce = Some(val);
                     self.nonce_uses = 0;
                     continue;
                 }
                 "now" => {
-                    self.now = parse_hex_timestamp(&value);
-                    done = true;
+                    if let Some(ts) = parse_hex_timestamp(&val) {
+                        self.now = Some(ts);
+                        have_now = true;
+                    }
                     continue;
                 }
-                "last.newest" | "last.older" | "addr.older" => continue,
-                _ => {}
-            }
-            let Some((tag, index)) = item.name.split_once('.') else {
-                continue;
-            };
-            let Ok(index) = index.parse::<u32>() else {
-                continue;
-            };
-            let slot = match partial.iter().position(|(i, _)| *i == index) {
-                Some(p) => p,
-                None => {
-                    partial.push((index, PartialEntry::default()));
-                    partial.len() - 1
+                "last.newest" => {
+                    if !cur.is_empty() {
+                        return Err(MruError::Protocol(format!(
+                            "last.newest {val} before complete row"
+                        )));
+                    }
+                    if !have_now {
+                        return Err(MruError::Protocol(format!("last.newest {val} before now=")));
+                    }
+                    continue;
                 }
-            };
-            let Some((_, e)) = partial.get_mut(slot) else {
-                continue;
-            };
-            // Unknown tags (the server's random noise tags) are skipped.
-            match tag {
-                "addr" => e.addr = Some(value),
-                "last" => e.last = parse_hex_timestamp(&value),
-                "first" => e.first = parse_hex_timestamp(&value),
-                "ct" => e.count = parse_c_uint(&value).and_then(|v| u32::try_from(v).ok()),
-                "mv" => e.mv = parse_c_uint(&value).and_then(|v| u8::try_from(v).ok()),
-                "rs" => e.rs = parse_c_uint(&value).and_then(|v| u32::try_from(v).ok()),
+                "last.older" | "addr.older" => continue,
                 _ => {}
             }
-        }
-        partial.sort_by_key(|(i, _)| *i);
-        for (_, p) in partial {
-            if let Some(entry) = p.complete() {
+            let Some((tag, index)) = name.split_once('.') else {
+                continue;
+            };
+            if index.parse::<u32>().ok() != Some(ci) {
+                continue;
+            }
+            match tag {
+                "addr" => {
+                    if let Some(a) = parse_netnum(&val) {
+                        cur.addr = Some(a);
+                    }
+                }
+                "last" => {
+                    if let Some(ts) = parse_hex_timestamp(&val) {
+                        cur.last = Some(ts);
+                        // An interrupted retrieval ends at the newest row seen.
+                        self.now = Some(ts);
+                    }
+                }
+                "first" => cur.first = parse_hex_timestamp(&val).or(cur.first),
+                "ct" => {
+                    if let Some(c) = scan_int(&val).and_then(|c| u32::try_from(c).ok()) {
+                        if c >= 1 {
+                            cur.count = Some(c);
+                        }
+                    }
+                }
+                "mv" => {
+                    if let Some(mv) = scan_int(&val) {
+                        cur.mv = Some((mv & 0xff) as u8);
+                    }
+                }
+                "rs" => {
+                    if let Some(rs) = val
+                        .strip_prefix("0x")
+                        .and_then(|h| u16::from_str_radix(h, 16).ok())
+                    {
+                        cur.rs = Some(rs);
+                    }
+                }
+                _ => {}
+            }
+            if let Some(entry) = cur.complete() {
                 self.add(entry);
+                cur = PartialEntry::default();
+                ci += 1;
             }
         }
-        if done {
+        if have_now {
             return Ok(MruStep::Done);
         }
-        if self.requests >= MAX_MRU_REQUESTS {
-            return Err(MruError::TooManyRequests);
+        if self.cap_frags {
+            self.frags = (self.frags + 1).min(MRU_MAX_FRAGS);
+        } else {
+            self.limit = (3 * MRU_MAX_FRAGS)
+                .min(self.row_limit)
+                .min((self.limit + 1).max(self.limit * 33 / 32));
         }
-        if self.nonce_uses >= 4 {
-            return Ok(MruStep::FetchNonce);
+        Ok(self.follow_up())
+    }
+
+    /// A `READ_MRU` request failed; adapt as classic does and say what to send next.
+    ///
+    /// - `CERR_UNKNOWNVAR` after naming earlier entries: none of them is still in the
+    ///   server's list, so they are dropped and the request repeated without them;
+    /// - `CERR_BADVALUE`: ask for a row limit instead of a fragment count, then lower it;
+    /// - lost or incomplete responses: ask for half as many fragments (rows).
+    ///
+    /// # Errors
+    /// [`MruError::NoPriors`], [`MruError::TooManyRestarts`], or [`MruError::Query`] for
+    /// any other error (and after repeated losses).
+    pub fn handle_failure(&mut self, error: &ClientError) -> Result<MruStep, MruError> {
+        match error {
+            ClientError::Server(ErrorCode::UnknownVar) if self.priors > 0 => {
+                let keep = self.entries.len().saturating_sub(self.priors);
+                self.entries.truncate(keep);
+                if self.entries.is_empty() {
+                    self.restarts += 1;
+                    if self.restarts > 8 {
+                        return Err(MruError::TooManyRestarts);
+                    }
+                }
+            }
+            ClientError::Server(ErrorCode::UnknownVar) => return Err(MruError::NoPriors),
+            ClientError::Server(ErrorCode::BadValue) => {
+                if self.cap_frags {
+                    self.cap_frags = false;
+                } else {
+                    self.row_limit = self.row_limit.saturating_sub(1).max(1);
+                    self.limit = self.limit.min(self.row_limit);
+                }
+            }
+            ClientError::Timeout | ClientError::Incomplete | ClientError::Truncated { .. } => {
+                self.failures += 1;
+                if self.failures > MAX_MRU_FAILURES {
+                    return Err(MruError::Query(error.clone()));
+                }
+                if self.cap_frags {
+                    self.frags = (self.frags / 2).max(2);
+                } else {
+                    self.limit = (self.limit / 2).max(2);
+                }
+            }
+            other => return Err(MruError::Query(other.clone())),
         }
-        Ok(MruStep::ReadMru(self.next_request()))
+        Ok(self.follow_up())
     }
 
     fn add(&mut self, entry: MruEntry) {
@@ -574,25 +790,36 @@ impl MruQuery {
         self.entries.push(entry);
     }
 
-    /// Entries, oldest first.
+    /// Entries, oldest first (classic prints them newest first by default).
     pub fn entries(&self) -> &[MruEntry] {
         &self.entries
     }
 
-    /// How many entries replaced an earlier one for the same address ("updates").
+    /// How many rows replaced an earlier one for the same address ("updates").
     pub fn updates(&self) -> u32 {
         self.updates
     }
 
-    /// The server's `now=` from the last reply.
+    /// The server's `now=` (or the newest `last.N` seen, for a partial list).
     pub fn now(&self) -> Option<NtpTimestamp> {
         self.now
     }
+}
 
-    /// Entries keyed by address (for callers that merge lists).
-    pub fn by_addr(&self) -> HashMap<&str, &MruEntry> {
-        self.entries.iter().map(|e| (e.addr.as_str(), e)).collect()
-    }
+/// `sscanf("%d")`: optional blanks and sign, then decimal digits.
+fn scan_int(text: &str) -> Option<i64> {
+    let t = text.trim_start();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, t.get(1..)?),
+        Some(b'+') => (false, t.get(1..)?),
+        _ => (false, t),
+    };
+    let end = digits
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let v: i64 = digits.get(..end)?.parse().ok()?;
+    Some(if neg { -v } else { v })
 }
 
 /// ntpq's `decodeuint`: `0x` hex, a leading `0` octal, else decimal.
@@ -672,13 +899,15 @@ mod tests {
         assert_eq!(
             s.handle_datagram(&reply(&req, 0x961a, 4, b"5678", false))
                 .unwrap(),
-            None
+            Received::Pending
         );
         assert_eq!(s.wait_time(), DEFAULT_SECONDARY_TIMEOUT);
-        let done = s
+        let Received::Complete(done) = s
             .handle_datagram(&reply(&req, 0x961a, 0, b"1234", true))
             .unwrap()
-            .unwrap();
+        else {
+            panic!("complete")
+        };
         assert_eq!(done.data, b"12345678");
         assert_eq!(done.status, 0x961a);
         assert!(!s.in_progress());
@@ -690,7 +919,7 @@ mod tests {
         let req = s.begin(Request::new(Opcode::ReadVar, 0, vec![])).unwrap();
         let mut stale = reply(&req, 0, 0, b"x=1", false);
         stale[3] = 99;
-        assert_eq!(s.handle_datagram(&stale).unwrap(), None);
+        assert_eq!(s.handle_datagram(&stale).unwrap(), Received::Pending);
         assert_eq!(s.ignored().len(), 1);
         assert!(s.in_progress());
     }
@@ -770,40 +999,127 @@ mod tests {
         assert_eq!(data, b"nonce=eeb22846aa35b1cb603fdca6, frags=32");
     }
 
+    const ROW0: &[u8] = b"nonce=bb, addr.0=10.0.0.1:123, last.0=0x00000002.00000000, \
+        first.0=0x00000001.00000000, ct.0=2, mv.0=36, rs.0=0x0, xyz.0=1";
+
     #[test]
     fn mru_continuation_names_newest_entries_and_completes_on_now() {
-        let mut q = MruQuery::new("");
+        let mut q = MruQuery::new(", mincount=2");
         q.handle_nonce(b"nonce=aa").unwrap();
-        let step = q
-            .handle_response(
-                b"nonce=bb, addr.0=10.0.0.1:123, last.0=0x00000002.00000000, \
-                  first.0=0x00000001.00000000, ct.0=2, mv.0=36, rs.0=0x0, xyz.0=1",
-            )
-            .unwrap();
-        let MruStep::ReadMru(next) = step else {
-            panic!("expected a follow-up, got {step:?}")
-        };
+        let step = q.handle_response(ROW0).unwrap();
         assert_eq!(
-            String::from_utf8(next).unwrap(),
-            "nonce=bb, frags=32, addr.0=10.0.0.1:123, last.0=0x00000002.00000000"
+            step,
+            MruStep::ReadMru(
+                b"nonce=bb, frags=32, mincount=2, addr.0=10.0.0.1:123, last.0=0x00000002.00000000"
+                    .to_vec()
+            )
         );
         let step = q
             .handle_response(
                 b"nonce=cc, addr.0=10.0.0.1:123, last.0=0x00000003.00000000, \
-                  first.0=0x00000001.00000000, ct.0=3, mv.0=36, rs.0=0x0, \
+                  first.0=0x00000001.00000000, ct.0=3, mv.0=36, rs.0=0x390, \
                   now=0x00000004.00000000, last.newest=0x00000003.00000000",
             )
             .unwrap();
         assert_eq!(step, MruStep::Done);
         assert_eq!(q.entries().len(), 1);
         assert_eq!(q.updates(), 1);
-        assert_eq!(q.entries()[0].count, 3);
+        let e = &q.entries()[0];
+        assert_eq!(
+            (e.count, e.mode(), e.version(), e.restrict),
+            (3, 4, 4, 0x390)
+        );
         assert_eq!(q.now().unwrap().to_bits(), 4 << 32);
     }
 
     #[test]
-    fn mru_without_nonce_is_an_error() {
+    fn mru_rows_out_of_sequence_are_ignored() {
         let mut q = MruQuery::new("");
-        assert_eq!(q.handle_nonce(b"foo=1").unwrap_err(), MruError::NoNonce);
+        q.handle_nonce(b"nonce=aa").unwrap();
+        let step = q
+            .handle_response(
+                b"addr.1=10.0.0.1:123, last.1=0x00000002.00000000, \
+                  first.1=0x00000001.00000000, ct.1=2, mv.1=36, rs.1=0x0, now=0x00000004.00000000",
+            )
+            .unwrap();
+        assert_eq!(step, MruStep::Done);
+        assert!(q.entries().is_empty());
+    }
+
+    #[test]
+    fn mru_unknown_priors_are_dropped_and_the_request_repeated() {
+        let mut q = MruQuery::new("");
+        q.handle_nonce(b"nonce=aa").unwrap();
+        q.handle_response(ROW0).unwrap();
+        let step = q
+            .handle_failure(&ClientError::Server(ErrorCode::UnknownVar))
+            .unwrap();
+        assert_eq!(step, MruStep::ReadMru(b"nonce=bb, frags=32".to_vec()));
+        assert_eq!(
+            q.handle_failure(&ClientError::Server(ErrorCode::UnknownVar)),
+            Err(MruError::NoPriors)
+        );
+    }
+
+    #[test]
+    fn mru_lost_responses_halve_the_fragment_count() {
+        let mut q = MruQuery::new("");
+        q.handle_nonce(b"nonce=aa").unwrap();
+        let step = q.handle_failure(&ClientError::Timeout).unwrap();
+        assert_eq!(step, MruStep::ReadMru(b"nonce=aa, frags=16".to_vec()));
+        let step = q
+            .handle_failure(&ClientError::Server(ErrorCode::BadValue))
+            .unwrap();
+        assert_eq!(step, MruStep::ReadMru(b"nonce=aa, limit=96".to_vec()));
+        for _ in 0..10 {
+            if q.handle_failure(&ClientError::Timeout).is_err() {
+                return;
+            }
+        }
+        panic!("retrieval never gave up on a silent server");
+    }
+
+    #[test]
+    fn mru_nonce_reply_must_start_with_nonce() {
+        let mut q = MruQuery::new("");
+        assert_eq!(
+            q.handle_nonce(b"foo=1").unwrap_err(),
+            MruError::BadNonce("foo=1".into())
+        );
+    }
+
+    #[test]
+    fn truncated_fragment_retries_under_a_new_sequence_then_fails() {
+        let mut s = Session::new();
+        let req = s.begin(Request::new(Opcode::ReadVar, 0, vec![])).unwrap();
+        let mut bad = reply(&req, 0, 0, b"12345678", false);
+        bad.truncate(16);
+        let Received::Retry {
+            datagram,
+            count,
+            available,
+        } = s.handle_datagram(&bad).unwrap()
+        else {
+            panic!("expected a retry")
+        };
+        assert_eq!((count, available), (8, 4));
+        assert_eq!(u16::from_be_bytes([datagram[2], datagram[3]]), 2);
+        let mut bad2 = reply(&datagram, 0, 0, b"12345678", false);
+        bad2.truncate(16);
+        assert_eq!(
+            s.handle_datagram(&bad2).unwrap_err(),
+            ClientError::Truncated {
+                count: 8,
+                available: 4
+            }
+        );
+    }
+
+    #[test]
+    fn skipped_sequence_is_not_reused() {
+        let mut s = Session::new();
+        s.skip_sequence();
+        let wire = s.begin(Request::new(Opcode::ReadStat, 0, vec![])).unwrap();
+        assert_eq!(wire[3], 2);
     }
 }
