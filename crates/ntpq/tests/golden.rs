@@ -117,6 +117,11 @@ fn shell_split(cmd: &str) -> Vec<String> {
 
 /// [`Io`] that answers from a recording.
 struct ReplayIo {
+    /// Compare requests without their sequence number and give the responses the
+    /// request's sequence number (for recordings made by other clients).
+    patch_sequence: bool,
+    /// Answers for the password and key id prompts, in order (`None`: stdin at EOF).
+    answers: VecDeque<String>,
     script: VecDeque<Dgram>,
     pending: VecDeque<Dgram>,
     start: f64,
@@ -129,6 +134,8 @@ struct ReplayIo {
 impl ReplayIo {
     fn new(datagrams: Vec<Dgram>, start: f64) -> Self {
         ReplayIo {
+            patch_sequence: false,
+            answers: VecDeque::new(),
             script: datagrams.into(),
             pending: VecDeque::new(),
             start,
@@ -148,7 +155,14 @@ impl Io for ReplayIo {
     fn send(&mut self, datagram: &[u8]) -> std::io::Result<()> {
         match self.script.pop_front() {
             Some(d) if d.request => {
-                if d.bytes != datagram {
+                let same = if self.patch_sequence {
+                    d.bytes.len() == datagram.len()
+                        && d.bytes[..2] == datagram[..2]
+                        && d.bytes[4..] == datagram[4..]
+                } else {
+                    d.bytes == datagram
+                };
+                if !same {
                     self.mismatches.push(format!(
                         "request differs:\n  ours     {datagram:02x?}\n  recorded {:02x?}",
                         d.bytes
@@ -157,7 +171,13 @@ impl Io for ReplayIo {
                 self.t = d.t;
                 self.pending.clear();
                 while self.script.front().is_some_and(|d| !d.request) {
-                    self.pending.extend(self.script.pop_front());
+                    if let Some(mut r) = self.script.pop_front() {
+                        if self.patch_sequence && r.bytes.len() >= 4 {
+                            r.bytes[2] = datagram[2];
+                            r.bytes[3] = datagram[3];
+                        }
+                        self.pending.push_back(r);
+                    }
                 }
             }
             other => self.mismatches.push(format!(
@@ -189,9 +209,10 @@ impl Io for ReplayIo {
     }
 
     fn prompt(&mut self, prompt: &str, _echo: bool) -> Option<String> {
-        // No terminal and stdin at EOF, as when the vectors were taken.
+        // No terminal: the prompt goes to stderr; stdin is at EOF (as when the vectors were
+        // taken) unless the test scripted answers.
         let _ = self.stderr.write_all(prompt.as_bytes());
-        None
+        self.answers.pop_front()
     }
 
     fn read_line(&mut self) -> Option<String> {
@@ -419,4 +440,221 @@ fn numeric_option_prints_addresses_in_mrulist() {
     let io = run_against("ntpq-c-mrulist", &["ntpq", "-n", "-c", "mrulist"]);
     let out = String::from_utf8(io.stdout).unwrap();
     assert!(out.contains(" 44604 127.0.0.1\n"), "{out}");
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|a| (*a).to_owned()).collect()
+}
+
+/// A daemon's error reply to a request a hand-made client sent (mode6-errors vectors) gives
+/// classic ntpq's message for the same request from us.
+fn error_reply_message(case: &str, command: &str) -> (String, String) {
+    let (_, datagrams) = load(&format!("mode6-errors/{case}"));
+    let mut io = ReplayIo::new(datagrams, 1_795_664_300.0);
+    io.patch_sequence = true;
+    ntpq::run(&args(&["ntpq", "-c", command, "127.0.0.1"]), &mut io);
+    assert!(io.mismatches.is_empty(), "{case}: {:?}", io.mismatches);
+    assert!(io.script.is_empty(), "{case}: request not sent");
+    (
+        String::from_utf8(io.stdout).unwrap(),
+        String::from_utf8(io.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn daemon_error_replies_print_classic_messages() {
+    assert_eq!(
+        error_reply_message("readvar-unknown-variable", "rv 0 nosuchvaria"),
+        (
+            String::new(),
+            "***A request variable unknown to the server\n".to_owned()
+        )
+    );
+    assert_eq!(
+        error_reply_message("readvar-unknown-assoc", "rv 4660"),
+        (
+            String::new(),
+            "***Association ID 4660 unknown to server\n".to_owned()
+        )
+    );
+    assert_eq!(
+        error_reply_message("readclock-unknown-assoc", "cv 4660"),
+        (
+            String::new(),
+            "***Association ID 4660 unknown to server\n".to_owned()
+        )
+    );
+}
+
+#[test]
+fn raw_mode_prints_the_server_text() {
+    let io = run_against(
+        "ntpq-c-rv-0-stratum-offset",
+        &["ntpq", "-c", "raw", "-c", "rv 0 stratum,offset"],
+    );
+    assert_eq!(
+        String::from_utf8(io.stdout).unwrap(),
+        "Output set to raw\n\nstratum=3, offset=0.000000\n"
+    );
+}
+
+#[test]
+fn missing_password_sends_nothing_and_uses_up_a_sequence_number() {
+    // `keyid 1` without `passwd`: the password prompt meets EOF; the next request carries
+    // sequence 2, as classic ntpq's does.
+    let (_, recorded) = load("ntpq-c-rv");
+    let mut script = recorded.clone();
+    script[0].bytes[3] = 2;
+    script[1].bytes[3] = 2;
+    let mut io = ReplayIo::new(script, capture_start("ntpq-c-rv").unwrap());
+    ntpq::run(
+        &args(&[
+            "ntpq",
+            "-c",
+            "keyid 1",
+            "-c",
+            "writevar 0 leap=00",
+            "-c",
+            "rv",
+        ]),
+        &mut io,
+    );
+    assert!(io.mismatches.is_empty(), "{:?}", io.mismatches);
+    assert!(io.script.is_empty());
+    assert_eq!(
+        String::from_utf8(io.stderr).unwrap(),
+        "MD5 Password: Invalid password\n"
+    );
+    let want = format!(
+        "\n\n{}",
+        std::fs::read_to_string(slug_dir("ntpq-c-rv").join("stdout.txt")).unwrap()
+    );
+    assert_eq!(String::from_utf8(io.stdout).unwrap(), want);
+}
+
+#[test]
+fn password_typed_at_the_prompt_signs_the_request() {
+    // Same request and MAC as `-c 'keyid 1' -c 'passwd vectorkey1' -c ifstats`.
+    let (_, datagrams) = load("ntpq-c-ifstats-auth");
+    let mut io = ReplayIo::new(datagrams, capture_start("ntpq-c-ifstats-auth").unwrap());
+    io.answers = VecDeque::from(["1".to_owned(), "vectorkey1".to_owned()]);
+    ntpq::run(&args(&["ntpq", "-c", "ifstats"]), &mut io);
+    assert!(io.mismatches.is_empty(), "{:?}", io.mismatches);
+    assert_eq!(
+        String::from_utf8(io.stderr).unwrap(),
+        "Keyid: MD5 Password: "
+    );
+    let want = std::fs::read_to_string(slug_dir("ntpq-c-ifstats-auth").join("stdout.txt")).unwrap();
+    assert_eq!(
+        String::from_utf8(io.stdout).unwrap(),
+        want.trim_start_matches('\n')
+    );
+}
+
+#[test]
+fn peers_option_keeps_its_place_among_commands() {
+    // `-p` before `-c as` runs first; the READSTAT of `as` follows the peers exchanges.
+    let (_, mut script) = load("ntpq-p");
+    let (_, as_script) = load("ntpq-c-as");
+    let mut as_script = as_script;
+    for d in &mut as_script {
+        d.bytes[3] = 7;
+    }
+    script.extend(as_script);
+    let mut io = ReplayIo::new(script, capture_start("ntpq-p").unwrap());
+    ntpq::run(&args(&["ntpq", "-p", "-c", "as"]), &mut io);
+    assert!(io.mismatches.is_empty(), "{:?}", io.mismatches);
+    let out = String::from_utf8(io.stdout).unwrap();
+    let peers = std::fs::read_to_string(slug_dir("ntpq-p").join("stdout.txt")).unwrap();
+    let assoc = std::fs::read_to_string(slug_dir("ntpq-c-as").join("stdout.txt")).unwrap();
+    assert_eq!(out, format!("{peers}\n{assoc}"));
+}
+
+#[test]
+fn mrulist_sort_orders_reorder_rows() {
+    let rows = |order: &str| -> Vec<String> {
+        let io = run_against(
+            "ntpq-c-mrulist",
+            &["ntpq", "-c", &format!("mrulist {order}")],
+        );
+        String::from_utf8(io.stdout)
+            .unwrap()
+            .lines()
+            .skip(2)
+            .map(|l| l.split_whitespace().last().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        rows("sort=-lstint"),
+        [
+            "10.123.3.1",
+            "localhost",
+            "10.123.23.2",
+            "10.123.22.2",
+            "10.123.21.2"
+        ]
+    );
+    assert_eq!(
+        rows("sort=addr"),
+        [
+            "10.123.3.1",
+            "10.123.21.2",
+            "10.123.22.2",
+            "10.123.23.2",
+            "localhost"
+        ]
+    );
+    assert_eq!(rows("sort=count")[0], "10.123.3.1");
+    assert_eq!(rows("sort=-count")[4], "10.123.3.1");
+}
+
+/// A recording replayed once per host, sequence numbers continuing.
+fn twice(slug: &str) -> Vec<Dgram> {
+    let (_, one) = load(slug);
+    let requests = one.iter().filter(|d| d.request).count() as u8;
+    let mut script = one.clone();
+    let mut second = one;
+    for d in &mut second {
+        d.bytes[3] += requests;
+    }
+    script.extend(second);
+    script
+}
+
+#[test]
+fn several_hosts_are_queried_in_turn() {
+    let mut io = ReplayIo::new(twice("ntpq-c-as"), capture_start("ntpq-c-as").unwrap());
+    ntpq::run(&args(&["ntpq", "-c", "as", "h1", "h2"]), &mut io);
+    assert!(io.mismatches.is_empty(), "{:?}", io.mismatches);
+    assert!(io.script.is_empty());
+    let table = std::fs::read_to_string(slug_dir("ntpq-c-as").join("stdout.txt")).unwrap();
+    assert_eq!(
+        String::from_utf8(io.stdout).unwrap(),
+        format!("{table}\n{table}")
+    );
+}
+
+#[test]
+fn several_hosts_get_a_server_column_in_peers() {
+    let mut io = ReplayIo::new(twice("ntpq-p"), capture_start("ntpq-p").unwrap());
+    ntpq::run(&args(&["ntpq", "-p", "127.0.0.1", "127.0.0.1"]), &mut io);
+    assert!(io.mismatches.is_empty(), "{:?}", io.mismatches);
+    let out = String::from_utf8(io.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    // The column is as wide as the longest host as shown ("localhost", 9).
+    assert!(
+        lines[0].starts_with("server (l      remote"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1], "=".repeat(78 + 10));
+    assert!(lines[2].starts_with("localhost  LOCAL(0) "), "{}", lines[2]);
+    assert!(
+        lines[3].starts_with("10.123.21 *10.123.21.2 "),
+        "{}",
+        lines[3]
+    );
+    // Second host: an empty line, then the same table again.
+    assert_eq!(lines[7], "");
+    assert_eq!(lines[8], lines[0]);
 }
