@@ -675,6 +675,8 @@ pub fn run(args: &[String], io: &mut dyn Io) -> i32 {
                 let _ = q.io.out().flush();
             }
             let Some(line) = q.io.read_line() else {
+                // Classic's line reader ends the prompt line at end of input.
+                err!(q, "\n");
                 break;
             };
             commands::docmd(&mut q, &line);

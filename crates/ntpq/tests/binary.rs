@@ -138,3 +138,16 @@ fn binary_interactive_mode_prompts_and_reads_commands() {
     handle.join().expect("responder");
     assert_eq!(out, "ntpq> stratum=3, offset=+0.000000\nntpq> ");
 }
+
+#[test]
+fn binary_reads_commands_from_piped_stdin_without_prompt() {
+    let (port, handle) = responder("ntpq-c-rv-0-stratum-offset");
+    let (out, err) = ntpq(
+        &["--port", &port.to_string(), "127.0.0.1"],
+        "rv 0 stratum,offset\n",
+    );
+    handle.join().expect("responder");
+    assert_eq!(out, "stratum=3, offset=+0.000000\n");
+    // End of input ends the (unprompted) line on stderr, as classic's line reader does.
+    assert_eq!(err, "\n");
+}
