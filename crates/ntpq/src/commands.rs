@@ -254,8 +254,8 @@ const BUILTINS: &[Cmd] = &[
     Cmd {
         name: "keytype",
         id: Id::Keytype,
-        args: &[opt(Str, "key type (md5|des)")],
-        help: "set key type to use for authenticated requests (md5, sha1, aes128cmac)",
+        args: &[opt(Str, "digest-name")],
+        help: "set key type to use for authenticated requests, one of:\n    AES128CMAC, MD5, SHA1",
     },
     Cmd {
         name: "drefid",

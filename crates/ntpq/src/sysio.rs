@@ -105,9 +105,14 @@ impl Io for SystemIo {
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
+        // Classic prints getaddrinfo's gai_strerror() text when a name does not resolve.
         let addrs: Vec<SocketAddr> = (name, port)
             .to_socket_addrs()
-            .map_err(|_| format!("***Can't find host {host}"))?
+            .map_err(|e| {
+                let text = e.to_string();
+                text.strip_prefix("failed to lookup address information: ")
+                    .map_or(text.clone(), str::to_owned)
+            })?
             .filter(|a| match family {
                 Family::Any => true,
                 Family::V4 => a.is_ipv4(),
@@ -116,7 +121,7 @@ impl Io for SystemIo {
             .collect();
         let addr = *addrs
             .first()
-            .ok_or_else(|| format!("***Can't find host {host}"))?;
+            .ok_or_else(|| "Address family for hostname not supported".to_owned())?;
         let bind: SocketAddr = if addr.is_ipv4() {
             SocketAddr::from(([0, 0, 0, 0], 0))
         } else {
