@@ -1122,4 +1122,34 @@ mod tests {
         let wire = s.begin(Request::new(Opcode::ReadStat, 0, vec![])).unwrap();
         assert_eq!(wire[3], 2);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_datagram_is_handled_without_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+        ) {
+            let mut s = Session::new();
+            let req = s.begin(Request::new(Opcode::ReadVar, 0, vec![])).unwrap();
+            let mut d = bytes.clone();
+            // Half the time, make it look like an answer to our request.
+            if d.len() >= 4 && d[0] & 1 == 0 {
+                d[0] = 0x16;
+                d[1] = 0x82;
+                d[2] = req[2];
+                d[3] = req[3];
+            }
+            let _ = s.handle_datagram(&d);
+            let _ = s.handle_datagram(&bytes);
+        }
+
+        #[test]
+        fn any_mru_text_is_handled_without_panic(
+            text in "[a-z.0-9=, x\"\r\n]{0,300}",
+        ) {
+            let mut q = MruQuery::new("");
+            let _ = q.handle_nonce(text.as_bytes());
+            let _ = q.handle_response(text.as_bytes());
+            let _ = q.handle_failure(&ClientError::Server(ErrorCode::UnknownVar));
+        }
+    }
 }
