@@ -98,7 +98,7 @@ fn chronyd_as_a_client_selects_our_server() {
             d.port
         ),
     );
-    let want = format!("^,*,127.0.0.1,5,");
+    let want = "^,*,127.0.0.1,5,";
     wait_for(
         "chronyd selects our server (^*)",
         Duration::from_secs(40),
@@ -106,7 +106,7 @@ fn chronyd_as_a_client_selects_our_server() {
             client
                 .chronyc(&["sources"])
                 .lines()
-                .any(|l| l.starts_with(&want))
+                .any(|l| l.starts_with(want))
         },
     );
 }

@@ -17,7 +17,7 @@ use ntp_wire::{
     LeapIndicator, Mode, NtpHeader, NtpShort, NtpTimestamp, Reader, RefId, SymmetricKey, Writer,
 };
 
-pub use ratelimit::{RateDecision, RateLimitConfig, RateLimiter};
+pub use ratelimit::{MruEntry, RateDecision, RateLimitConfig, RateLimiter};
 
 /// Restriction flags with classic ntpd's `RES_*` bit values (the same bits ntp-conf's
 /// `RestrictFlags` and mode 7's `info_restrict` use), so converting is the identity.
@@ -292,16 +292,16 @@ pub fn respond(
     if ctx.access.contains(Access::NOTRUST) && !matches!(auth, Some(Ok(_))) {
         return Response::Drop(DropReason::NotTrusted);
     }
-    if ctx.access.contains(Access::LIMITED) {
-        if let Some(l) = limiter {
-            match l.check(ctx.from, ctx.now_mono) {
-                RateDecision::Allow => {}
-                RateDecision::LimitedMayKod if ctx.access.contains(Access::KOD) => {
-                    return write_kod(&header, out);
-                }
-                RateDecision::LimitedMayKod | RateDecision::Limited => {
-                    return Response::Drop(DropReason::RateLimited);
-                }
+    if let Some(l) = limiter {
+        let from = std::net::SocketAddr::new(ctx.from, ctx.from_port);
+        let limited = ctx.access.contains(Access::LIMITED);
+        match l.account(from, 3, version, ctx.now_mono, limited) {
+            RateDecision::Allow => {}
+            RateDecision::LimitedMayKod if ctx.access.contains(Access::KOD) => {
+                return write_kod(&header, out);
+            }
+            RateDecision::LimitedMayKod | RateDecision::Limited => {
+                return Response::Drop(DropReason::RateLimited);
             }
         }
     }

@@ -1,4 +1,4 @@
-//! Per-source rate limiting for the server path: a fixed-size table keyed by a keyed hash of
+//! Per-source accounting for the server path: the MRU list (`ntpq -c mrulist`) and rate limiting: a fixed-size table keyed by a keyed hash of
 //! the source address (IPv6 by /64 prefix), classic ntpd's leaky-bucket rule
 //! (`discard average`/`minimum`), and the one-KoD-per-headway rule.
 //!
@@ -13,7 +13,7 @@
 //! that instant, and the KoD slot is claimed with a compare-and-swap so at most one KoD per
 //! headway goes out whatever the interleaving.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Classic defaults: `discard average 3` (8 s headway), `minimum 2` (2 s).
@@ -66,6 +66,33 @@ struct Slot {
     leak: AtomicU64,
     /// Monotonic seconds of the last KoD (f64 bits).
     last_kod: AtomicU64,
+    /// The source address as IPv6 (IPv4 mapped), high and low halves (MRU list).
+    addr_hi: AtomicU64,
+    /// See `addr_hi`.
+    addr_lo: AtomicU64,
+    /// Source port (bits 0-15), mode (16-23), version (24-31) of the last packet.
+    port_mode_ver: AtomicU64,
+    /// Monotonic seconds of the first packet (f64 bits).
+    first: AtomicU64,
+    /// Packets seen.
+    count: AtomicU64,
+}
+
+/// One row of the MRU list: a recent source of NTP packets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MruEntry {
+    /// Source address and port of its last packet.
+    pub addr: SocketAddr,
+    /// Monotonic seconds of its first packet.
+    pub first: f64,
+    /// Monotonic seconds of its last packet.
+    pub last: f64,
+    /// Packets seen.
+    pub count: u64,
+    /// Mode of its last packet.
+    pub mode: u8,
+    /// Version of its last packet.
+    pub version: u8,
 }
 
 /// The bounded rate-limit table, shared by reference between threads.
@@ -102,26 +129,52 @@ impl RateLimiter {
             .count()
     }
 
-    /// Account one packet from `addr` at monotonic time `now` (seconds) and decide.
-    pub fn check(&self, addr: IpAddr, now: f64) -> RateDecision {
-        let tag = self.tag(addr) | 1;
+    /// Account one packet from `from` (mode, version) at monotonic time `now` (seconds): the
+    /// MRU row is updated, and when `limited` (the source's restriction has `limited`) the
+    /// rate decision is made; otherwise the answer is always [`RateDecision::Allow`].
+    pub fn account(
+        &self,
+        from: SocketAddr,
+        mode: u8,
+        version: u8,
+        now: f64,
+        limited: bool,
+    ) -> RateDecision {
+        let tag = self.tag(from.ip()) | 1;
         let slot = &self.slots[(tag >> 1) as usize & self.mask];
         let headway = f64::from(1u32 << self.config.average_log2.min(17));
+        let v6 = match from.ip() {
+            IpAddr::V4(a) => a.to_ipv6_mapped(),
+            IpAddr::V6(a) => a,
+        };
+        let bits = u128::from(v6);
+        slot.addr_hi.store((bits >> 64) as u64, Relaxed);
+        slot.addr_lo.store(bits as u64, Relaxed);
+        slot.port_mode_ver.store(
+            u64::from(from.port()) | u64::from(mode) << 16 | u64::from(version) << 24,
+            Relaxed,
+        );
         if slot.tag.load(Relaxed) != tag {
             // New source (or it displaced an older one): the first packet always passes.
             slot.last.store(now.to_bits(), Relaxed);
+            slot.first.store(now.to_bits(), Relaxed);
+            slot.count.store(1, Relaxed);
             slot.leak.store(headway.to_bits(), Relaxed);
             slot.last_kod.store(f64::NEG_INFINITY.to_bits(), Relaxed);
             slot.tag.store(tag, Relaxed);
             return RateDecision::Allow;
         }
+        slot.count.fetch_add(1, Relaxed);
         let last = f64::from_bits(slot.last.swap(now.to_bits(), Relaxed));
         let interval = (now - last).max(0.0);
         let leak = (f64::from_bits(slot.leak.load(Relaxed)) - interval).max(0.0) + headway;
         slot.leak.store(leak.to_bits(), Relaxed);
-        let limited =
-            interval < f64::from(self.config.minimum_secs) || leak > BURST_HEADWAYS * headway;
         if !limited {
+            return RateDecision::Allow;
+        }
+        let over =
+            interval < f64::from(self.config.minimum_secs) || leak > BURST_HEADWAYS * headway;
+        if !over {
             return RateDecision::Allow;
         }
         let kod_bits = slot.last_kod.load(Relaxed);
@@ -135,6 +188,39 @@ impl RateLimiter {
         } else {
             RateDecision::Limited
         }
+    }
+
+    /// Rate decision for a `limited` source (shorthand for tests: mode 3, version 4, port 123).
+    pub fn check(&self, addr: IpAddr, now: f64) -> RateDecision {
+        self.account(SocketAddr::new(addr, 123), 3, 4, now, true)
+    }
+
+    /// The MRU list: every source in the table, most recent first. Rows are read without a
+    /// lock while workers update them, so a row being rewritten at that instant may mix two
+    /// sources' fields; the list is for monitoring, not for decisions.
+    pub fn mru_entries(&self) -> Vec<MruEntry> {
+        let mut out: Vec<MruEntry> = self
+            .slots
+            .iter()
+            .filter(|s| s.tag.load(Relaxed) != 0)
+            .map(|s| {
+                let bits = (u128::from(s.addr_hi.load(Relaxed)) << 64)
+                    | u128::from(s.addr_lo.load(Relaxed));
+                let v6 = Ipv6Addr::from(bits);
+                let ip = v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4);
+                let pmv = s.port_mode_ver.load(Relaxed);
+                MruEntry {
+                    addr: SocketAddr::new(ip, pmv as u16),
+                    first: f64::from_bits(s.first.load(Relaxed)),
+                    last: f64::from_bits(s.last.load(Relaxed)),
+                    count: s.count.load(Relaxed),
+                    mode: (pmv >> 16) as u8,
+                    version: (pmv >> 24) as u8,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| b.last.total_cmp(&a.last));
+        out
     }
 
     /// The keyed hash of an address; IPv6 sources are grouped by /64 so one host cannot
@@ -301,6 +387,28 @@ mod tests {
             .map(|h| h.join().unwrap())
             .sum();
         assert_eq!(kods, 1);
+    }
+
+    #[test]
+    fn mru_lists_sources_most_recent_first_with_counts() {
+        let l = lim();
+        let a: SocketAddr = "192.0.2.1:40000".parse().unwrap();
+        let b: SocketAddr = "[2001:db8::5]:123".parse().unwrap();
+        l.account(a, 3, 4, 1.0, false);
+        l.account(b, 3, 3, 2.0, false);
+        l.account(a, 3, 4, 3.0, false);
+        let m = l.mru_entries();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].addr, a);
+        assert_eq!((m[0].count, m[0].first, m[0].last), (2, 1.0, 3.0));
+        assert_eq!((m[1].addr, m[1].version, m[1].mode), (b, 3, 3));
+        // Unlimited sources are counted but never limited.
+        for i in 0..100 {
+            assert_eq!(
+                l.account(a, 3, 4, 3.0 + i as f64 * 0.01, false),
+                RateDecision::Allow
+            );
+        }
     }
 
     #[test]
