@@ -294,6 +294,9 @@ impl Ntpq<'_> {
         };
         let mut buf = vec![0u8; 65536];
         loop {
+            if self.debug >= 3 {
+                out!(self, "Sending {} octets\n", wire.len());
+            }
             if let Err(e) = self.io.send(&wire) {
                 err!(self, "ntpq: write to {} failed: {e}\n", self.current_host);
                 return Err(Failed(None));
@@ -307,9 +310,10 @@ impl Ntpq<'_> {
                         match self.session.handle_datagram(datagram) {
                             Ok(Received::Complete(resp)) => return Ok(resp),
                             Ok(Received::Pending) => {
+                                // Classic's debug output for dropped datagrams is on stdout.
                                 if self.debug > 0 {
-                                    if let Some(why) = self.session.ignored().last() {
-                                        err!(self, "{why}\n");
+                                    if let Some(why) = self.session.ignored().last().cloned() {
+                                        out!(self, "{why}\n");
                                     }
                                 }
                             }
