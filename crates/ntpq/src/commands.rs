@@ -466,6 +466,15 @@ fn parse_uint(text: &str) -> Option<u32> {
     text.parse().ok()
 }
 
+/// `perror()`'s text for an I/O error: the OS message without Rust's ` (os error N)`.
+fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text.get(..i).unwrap_or_default().to_owned(),
+        None => text,
+    }
+}
+
 /// Run one command line (ntpq's `docmd()`).
 pub(crate) fn docmd(q: &mut Ntpq<'_>, line: &str) {
     let toks = tokenize(line);
@@ -502,7 +511,31 @@ pub(crate) fn docmd(q: &mut Ntpq<'_>, line: &str) {
             None => return,
         }
     }
+    // `command [args] > file` (or `>file`) sends the output to a file.
+    let redirect_at = args.len() + 1;
+    if let Some(tok) = toks.get(redirect_at).filter(|t| t.starts_with('>')) {
+        let name = match tok.get(1..).filter(|n| !n.is_empty()) {
+            Some(n) => n.to_owned(),
+            None => match toks.get(redirect_at + 1) {
+                Some(n) => n.clone(),
+                None => {
+                    err!(q, "***No file for redirect\n");
+                    return;
+                }
+            },
+        };
+        match q.io.create_file(&name) {
+            Ok(w) => q.redirect = Some(w),
+            Err(e) => {
+                err!(q, "***Error opening {name}: {}\n", os_error_text(&e));
+                return;
+            }
+        }
+    }
     run_cmd(q, cmd, &args);
+    if let Some(mut w) = q.redirect.take() {
+        let _ = w.flush();
+    }
 }
 
 fn run_cmd(q: &mut Ntpq<'_>, cmd: &Cmd, args: &[Arg]) {
@@ -1209,9 +1242,11 @@ fn cookedprint(q: &mut Ntpq<'_>, resp: &ControlResponse, kind: VarType, quiet: b
                 Some(v) => match parse_netnum(v) {
                     Some(sa) => {
                         let ip = sa.ip();
-                        if kind == VarType::Clock && ip.is_ipv4() {
-                            let IpAddrOctets(o4) = IpAddrOctets::of(&ip);
-                            let s: String = o4
+                        if let (VarType::Clock, std::net::IpAddr::V4(v4)) = (kind, ip) {
+                            // Refclocks of faulty servers send a text refid as an address:
+                            // show it as text, as classic does.
+                            let s: String = v4
+                                .octets()
                                 .iter()
                                 .take_while(|b| **b != 0)
                                 .map(|b| {
@@ -1297,16 +1332,6 @@ fn cookedprint(q: &mut Ntpq<'_>, resp: &ControlResponse, kind: VarType, quiet: b
     }
     let text = o.finish();
     out!(q, "{text}");
-}
-
-struct IpAddrOctets([u8; 4]);
-impl IpAddrOctets {
-    fn of(ip: &std::net::IpAddr) -> Self {
-        match ip {
-            std::net::IpAddr::V4(v4) => IpAddrOctets(v4.octets()),
-            std::net::IpAddr::V6(_) => IpAddrOctets([0; 4]),
-        }
-    }
 }
 
 /// The refid an address would have as a 32-bit number (`addr2refid` for IPv4).

@@ -86,6 +86,11 @@ pub trait Io {
     /// # Errors
     /// The file system's error.
     fn read_file(&mut self, path: &str) -> std::io::Result<String>;
+    /// Create (truncate) a local file for `command > file` output redirection.
+    ///
+    /// # Errors
+    /// The file system's error.
+    fn create_file(&mut self, path: &str) -> std::io::Result<Box<dyn Write>>;
     /// Standard output.
     fn out(&mut self) -> &mut dyn Write;
     /// Standard error.
@@ -95,7 +100,9 @@ pub trait Io {
 /// Write to the Io's stdout, ignoring write errors as ntpq's `printf` does.
 macro_rules! out {
     ($q:expr, $($arg:tt)*) => {{
-        let _ = write!($q.io.out(), $($arg)*);
+        // Formatted first: the arguments may borrow the state that `output()` borrows.
+        let text = format!($($arg)*);
+        let _ = $q.output().write_all(text.as_bytes());
     }};
 }
 /// Write to the Io's stderr.
@@ -140,6 +147,8 @@ pub(crate) struct Ntpq<'a> {
     pub varlist: Vec<(String, Option<String>)>,
     /// Set by `quit` (0) or a fatal error (1): stop and exit with this status.
     pub exit: Option<i32>,
+    /// Where the current command's output goes after `> file`.
+    pub redirect: Option<Box<dyn Write>>,
 }
 
 /// Why a query produced no response (the message was already printed).
@@ -168,6 +177,14 @@ pub(crate) fn atoi(text: &str) -> i64 {
 }
 
 impl Ntpq<'_> {
+    /// The current command's output: stdout, or the file of a `> file` redirection.
+    pub fn output(&mut self) -> &mut dyn Write {
+        match self.redirect.as_mut() {
+            Some(w) => w.as_mut(),
+            None => self.io.out(),
+        }
+    }
+
     /// Number of hosts given on the command line (classic's `numhosts`).
     pub fn numhosts(&self) -> usize {
         self.hosts.len()
@@ -277,6 +294,9 @@ impl Ntpq<'_> {
         };
         let mut buf = vec![0u8; 65536];
         loop {
+            if self.debug >= 3 {
+                out!(self, "Sending {} octets\n", wire.len());
+            }
             if let Err(e) = self.io.send(&wire) {
                 err!(self, "ntpq: write to {} failed: {e}\n", self.current_host);
                 return Err(Failed(None));
@@ -290,9 +310,10 @@ impl Ntpq<'_> {
                         match self.session.handle_datagram(datagram) {
                             Ok(Received::Complete(resp)) => return Ok(resp),
                             Ok(Received::Pending) => {
+                                // Classic's debug output for dropped datagrams is on stdout.
                                 if self.debug > 0 {
-                                    if let Some(why) = self.session.ignored().last() {
-                                        err!(self, "{why}\n");
+                                    if let Some(why) = self.session.ignored().last().cloned() {
+                                        out!(self, "{why}\n");
                                     }
                                 }
                             }
@@ -664,6 +685,7 @@ pub fn run(args: &[String], io: &mut dyn Io) -> i32 {
         assoc_cache: Vec::new(),
         varlist: Vec::new(),
         exit: None,
+        redirect: None,
     };
     if o.commands.is_empty() {
         if let Some((host, fam)) = hosts.first() {

@@ -221,6 +221,12 @@ impl Io for SystemIo {
         std::fs::read_to_string(path)
     }
 
+    fn create_file(&mut self, path: &str) -> std::io::Result<Box<dyn Write>> {
+        Ok(Box::new(std::io::BufWriter::new(std::fs::File::create(
+            path,
+        )?)))
+    }
+
     fn out(&mut self) -> &mut dyn Write {
         &mut self.stdout
     }

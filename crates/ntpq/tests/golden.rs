@@ -129,6 +129,22 @@ struct ReplayIo {
     mismatches: Vec<String>,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
+    /// Files created by `> file` redirections.
+    files: Vec<(String, SharedBuf)>,
+}
+
+/// A writer whose bytes the test can read afterwards.
+#[derive(Clone, Default)]
+struct SharedBuf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl ReplayIo {
@@ -143,6 +159,7 @@ impl ReplayIo {
             mismatches: Vec::new(),
             stdout: Vec::new(),
             stderr: Vec::new(),
+            files: Vec::new(),
         }
     }
 }
@@ -228,6 +245,12 @@ impl Io for ReplayIo {
             std::io::ErrorKind::NotFound,
             path.to_owned(),
         ))
+    }
+
+    fn create_file(&mut self, path: &str) -> std::io::Result<Box<dyn Write>> {
+        let buf = SharedBuf::default();
+        self.files.push((path.to_owned(), buf.clone()));
+        Ok(Box::new(buf))
     }
 
     fn out(&mut self) -> &mut dyn Write {
@@ -657,4 +680,14 @@ fn several_hosts_get_a_server_column_in_peers() {
     // Second host: an empty line, then the same table again.
     assert_eq!(lines[7], "");
     assert_eq!(lines[8], lines[0]);
+}
+
+#[test]
+fn output_redirection_writes_the_command_output_to_a_file() {
+    let io = run_against("ntpq-c-as", &["ntpq", "-c", "as > assoc.txt"]);
+    assert_eq!(io.stdout, b"");
+    assert_eq!(io.files.len(), 1);
+    assert_eq!(io.files[0].0, "assoc.txt");
+    let want = std::fs::read(slug_dir("ntpq-c-as").join("stdout.txt")).unwrap();
+    assert_eq!(*io.files[0].1 .0.borrow(), want);
 }

@@ -67,6 +67,9 @@ impl Io for AnyReply {
     fn read_file(&mut self, _: &str) -> std::io::Result<String> {
         Ok(":config junk\nserver x\n".to_owned())
     }
+    fn create_file(&mut self, _: &str) -> std::io::Result<Box<dyn Write>> {
+        Ok(Box::new(Vec::new()))
+    }
     fn out(&mut self) -> &mut dyn Write {
         &mut self.out
     }
