@@ -1286,9 +1286,7 @@ impl Engine {
             ppoll: p.ppoll,
             reach: p.reach.bits(),
             unreach: p.unreach,
-            since_last: p
-                .last_rx
-                .map(|t| (last.max(t.as_secs_f64()) - t.as_secs_f64()).max(0.0)),
+            last_received: p.last_rx,
             offset: p.filter.offset,
             delay: p.filter.delay,
             dispersion: p.filter.dispersion,
