@@ -1264,10 +1264,6 @@ impl Engine {
 
     fn source_snapshot(&self, i: usize, p: &Peer) -> SourceSnapshot {
         let st = p.filter.stages();
-        let last = self
-            .last_update
-            .or(p.last_rx)
-            .map_or(0.0, |t| t.as_secs_f64());
         SourceSnapshot {
             id: SourceId(i),
             address: p.cfg.address,
