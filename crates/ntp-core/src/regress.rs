@@ -73,7 +73,7 @@ impl Default for RegressParams {
 /// Window lengths (newest samples) the estimator chooses between.
 pub const WINDOWS: [usize; 12] = [3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128];
 /// Memory of the prediction-error scores, in samples.
-const SCORE_MEMORY: f64 = 48.0;
+const SCORE_MEMORY: f64 = 64.0;
 /// Largest contribution of one prediction error to a score (in variances), so that one
 /// transient (a start-up error, a spike) does not dominate the score for long.
 const SCORE_CAP: f64 = 25.0;
