@@ -2,14 +2,14 @@
 //! in the spirit of chrony's `regress.c` (replacing the RFC 5905 PLL/FLL of section 11.3;
 //! see docs/algorithm.md for why).
 //!
-//! The window length is chosen by how well each candidate length predicted the samples that
-//! followed (see [`Regression`]).
+//! The window (a time span back from now) is chosen by how well each candidate span
+//! predicted the samples that followed (see [`Regression`]).
 //!
 //! Samples are kept in the "free-running" domain: `raw = offset + Q(t)`, where `Q` is the
 //! total correction the engine itself has applied to the clock (steps plus the integral of
 //! the frequency it set). The engine's own corrections therefore never disturb the history;
-//! only the oscillator's real wander does, and the runs test finds how far back the history
-//! stays linear.
+//! only the oscillator's real wander does, and the window choice finds how far back the
+//! history stays useful.
 //!
 //! Weights come from the delay: with independent exponential (or any similar) delays in the
 //! two directions, a sample whose round trip exceeds the minimum by `D` has an offset error
@@ -71,9 +71,20 @@ impl Default for RegressParams {
 }
 
 /// Window lengths (newest samples) the estimator chooses between.
-pub const WINDOWS: [usize; 12] = [3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128];
+/// Candidate window spans, seconds (32 s to 36 h, doubling). Spans rather than sample
+/// counts, so that the choice reflects the oscillator and the network, not the poll: a
+/// longer poll simply puts fewer samples into the best span, and the poll adaptation sees it.
+pub const SPANS: [f64; 13] = [
+    32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0, 32768.0, 65536.0,
+    131072.0,
+];
+/// Fewest samples in a fit (a span holding fewer takes the newest this many).
+const MIN_FIT: usize = 3;
 /// Memory of the prediction-error scores, in samples.
-const SCORE_MEMORY: f64 = 64.0;
+/// Memory of the scores: this many seconds, but at least [`SCORE_MIN_SAMPLES`] samples.
+const SCORE_MEMORY: f64 = 8192.0;
+/// Fewest samples the score memory spans.
+const SCORE_MIN_SAMPLES: f64 = 32.0;
 /// Largest contribution of one prediction error to a score (in variances), so that one
 /// transient (a start-up error, a spike) does not dominate the score for long.
 const SCORE_CAP: f64 = 25.0;
@@ -127,7 +138,7 @@ fn wls(xs: &[f64], ys: &[f64], ws: &[f64]) -> Option<Fit> {
 #[derive(Debug, Clone, Default)]
 pub struct Regression {
     samples: VecDeque<RawSample>,
-    scores: [f64; WINDOWS.len()],
+    scores: [f64; SPANS.len()],
     scored: usize,
 }
 
@@ -142,14 +153,24 @@ impl Regression {
         *self = Regression::default();
     }
 
-    /// Fit over the newest `k` samples with the time origin at `t0`.
-    fn fit(&self, k: usize, t0: f64, p: &RegressParams) -> Option<Fit> {
+    /// Index of the first sample inside `span` seconds before `t_ref`, keeping at least
+    /// [`MIN_FIT`] samples.
+    fn window_start(&self, span: f64, t_ref: f64) -> usize {
         let n = self.samples.len();
-        let k = k.min(n);
-        if k == 0 {
+        let inside = self
+            .samples
+            .iter()
+            .position(|s| s.time >= t_ref - span)
+            .unwrap_or(n);
+        inside.min(n.saturating_sub(MIN_FIT))
+    }
+
+    /// Fit over the samples from index `start` with the time origin at `t0`.
+    fn fit(&self, start: usize, t0: f64, p: &RegressParams) -> Option<Fit> {
+        let win: Vec<&RawSample> = self.samples.iter().skip(start).collect();
+        if win.is_empty() {
             return None;
         }
-        let win: Vec<&RawSample> = self.samples.iter().skip(n - k).collect();
         let (min_delay, mean_excess) = delay_stats(&win);
         let floor = (p.floor_fraction * mean_excess).powi(2) + p.min_sd * p.min_sd;
         let xs: Vec<f64> = win.iter().map(|s| s.time - t0).collect();
@@ -161,18 +182,20 @@ impl Regression {
         wls(&xs, &ys, &ws)
     }
 
-    /// Add a sample (scoring the candidate windows on it first), keeping the newest
+    /// Add a sample (scoring the candidate spans on it first), keeping the newest
     /// [`MAX_SAMPLES`].
     pub fn push(&mut self, s: RawSample, p: &RegressParams) {
-        if self.samples.len() >= 2 {
+        if let (true, Some(last)) = (self.samples.len() >= 2, self.samples.back()) {
+            let dt = (s.time - last.time).max(0.0);
             let win: Vec<&RawSample> = self.samples.iter().collect();
             let (min_delay, mean_excess) = delay_stats(&win);
             let floor = (p.floor_fraction * mean_excess).powi(2) + p.min_sd * p.min_sd;
             let excess = (s.delay - min_delay).max(0.0);
             let w = 1.0 / (excess * excess / 12.0 + floor);
-            let decay = 1.0 - 1.0 / SCORE_MEMORY;
-            for (i, &k) in WINDOWS.iter().enumerate() {
-                if let Some(f) = self.fit(k, s.time, p) {
+            let decay = (-dt / SCORE_MEMORY.max(SCORE_MIN_SAMPLES * dt)).exp();
+            for (i, &span) in SPANS.iter().enumerate() {
+                let start = self.window_start(span, s.time);
+                if let Some(f) = self.fit(start, s.time, p) {
                     let e = s.raw - f.a;
                     self.scores[i] = self.scores[i] * decay + (w * e * e).min(SCORE_CAP);
                 }
@@ -185,8 +208,8 @@ impl Regression {
         self.samples.push_back(s);
     }
 
-    /// Estimate raw offset at `now` and the slope with the best-scoring window. `None`
-    /// when empty.
+    /// Estimate raw offset at `now` and the slope with the best-scoring span. `None` when
+    /// empty.
     pub fn estimate(&self, now: f64, p: &RegressParams) -> Option<Estimate> {
         let n = self.samples.len();
         let last = self.samples.back()?;
@@ -201,25 +224,20 @@ impl Regression {
             });
         }
         // Until a few predictions were scored, use everything there is.
-        let k = if self.scored < 4 {
-            n
+        let start = if self.scored < 4 {
+            0
         } else {
-            let mut best = (f64::INFINITY, n);
-            for (i, &k) in WINDOWS.iter().enumerate() {
-                // A longer window within 2% of the best score wins: same accuracy, less
-                // noise. Windows beyond the history all equal the whole history.
+            let mut best = (f64::INFINITY, 0usize);
+            for (i, &span) in SPANS.iter().enumerate() {
+                // A longer span within 2% of the best score wins: same accuracy, less noise.
                 if self.scores[i] <= best.0 * 1.02 {
-                    best = (best.0.min(self.scores[i]), k.min(n));
-                }
-                if k >= n {
-                    break;
+                    best = (best.0.min(self.scores[i]), self.window_start(span, now));
                 }
             }
             best.1
         };
-
-        let fit = self.fit(k, now, p)?;
-        let used = k;
+        let fit = self.fit(start, now, p)?;
+        let used = n - start;
         Some(Estimate {
             raw_at_ref: fit.a,
             ref_time: now,

@@ -66,8 +66,7 @@ fn offset_beyond_panic_is_refused() {
 #[test]
 fn frequency_error_of_100_ppm_converges() {
     // Tolerance: frequency within 0.05 ppm of the oscillator's error; after 2 h an RMS
-    // offset under 250 us and never beyond 1 ms (with 100 us jitter the poll grows to
-    // 1024 s in this run, where the wander between polls shows); no step.
+    // offset under 100 us and never beyond 500 us; no step.
     let mut sc = Scenario::single(3, path(), clock(0.0, 100.0), 30_000.0);
     sc.warmup = 7_200.0;
     let r = Simulation::new(sc).run();
@@ -77,8 +76,8 @@ fn frequency_error_of_100_ppm_converges() {
         "frequency {f} vs error {}",
         r.clock_frequency_error
     );
-    assert!(r.rms_offset < 250e-6, "{}", r.rms_offset);
-    assert!(r.max_abs_offset < 1e-3, "{}", r.max_abs_offset);
+    assert!(r.rms_offset < 100e-6, "{}", r.rms_offset);
+    assert!(r.max_abs_offset < 500e-6, "{}", r.max_abs_offset);
     assert_eq!(r.steps, 0);
     assert_eq!(r.snapshot.system.state, DisciplineState::Sync);
 }
@@ -183,7 +182,9 @@ fn leap_second_is_inserted_by_the_clock_not_stepped() {
 
 #[test]
 fn intermittent_network_keeps_time() {
-    // 30% loss and two 3-hour outages. Tolerance: within 1 ms throughout after 1 h, no step.
+    // 30% loss and two 3-hour outages. Free-running through an outage, the 1e-9/s random
+    // walk alone moves the frequency by about 0.1 ppm, about 0.7 ms of phase in 3 h.
+    // Tolerance: within 2 ms throughout after 1 h, RMS under 500 us, no step.
     let mut p = path();
     p.loss = 0.3;
     p.outages = vec![(20_000.0, 30_800.0), (50_000.0, 60_800.0)];
@@ -191,7 +192,8 @@ fn intermittent_network_keeps_time() {
     sc.warmup = 3_600.0;
     let r = Simulation::new(sc).run();
     assert_eq!(r.steps, 0);
-    assert!(r.max_abs_offset < 1e-3, "{}", r.max_abs_offset);
+    assert!(r.max_abs_offset < 2e-3, "{}", r.max_abs_offset);
+    assert!(r.rms_offset < 500e-6, "{}", r.rms_offset);
 }
 
 #[test]
