@@ -16,7 +16,7 @@ use crate::clock::{ClockAction, ClockStatus, LeapStatus};
 use crate::config::{EngineConfig, SourceConfig, SourceKind};
 use crate::filter::{ClockFilter, FilterStage, MAXDISP};
 use crate::mono::MonoTime;
-use crate::regress::{self, Estimate, RawSample, RegressParams};
+use crate::regress::{Estimate, RawSample, RegressParams, Regression};
 use crate::rng::SplitMix64;
 use crate::select::{self, Candidate};
 use crate::snapshot::{
@@ -62,6 +62,10 @@ const MAX_DELAY: f64 = 3.0;
 const KOD_POLL_CAP: i8 = 10;
 /// Slew the measured offset out over this fraction of the poll interval.
 const SLEW_FRACTION: f64 = 0.5;
+/// The poll lengthens after repeated updates whose estimator window held this many samples.
+const POLL_UP_SAMPLES: usize = 64;
+/// The poll shortens after repeated updates whose window held at most this many samples.
+const POLL_DOWN_SAMPLES: usize = 16;
 /// Prior standard deviation of the frequency without a drift file, ppm.
 const FREQ_PRIOR_NSET: f64 = 100.0;
 /// Prior standard deviation of the frequency with a drift file, ppm.
@@ -187,7 +191,7 @@ struct Peer {
     authenticated: bool,
     // measurements
     filter: ClockFilter,
-    samples: VecDeque<RawSample>,
+    samples: Regression,
     est: Option<Estimate>,
     last_rx: Option<MonoTime>,
     flash: u16,
@@ -225,7 +229,7 @@ impl Peer {
             reftime: NtpTimestamp::ZERO,
             authenticated: false,
             filter: ClockFilter::default(),
-            samples: VecDeque::new(),
+            samples: Regression::default(),
             est: None,
             last_rx: None,
             flash: 0,
@@ -772,15 +776,15 @@ impl Engine {
         );
         let raw = offset + self.q_at(nowf);
         let p = &mut self.peers[i];
-        regress::push(
-            &mut p.samples,
+        p.samples.push(
             RawSample {
                 time: nowf,
                 raw,
                 delay,
             },
+            &self.params,
         );
-        p.est = regress::estimate(&p.samples, nowf, &self.params);
+        p.est = p.samples.estimate(nowf, &self.params);
         p.flash = 0;
         if self.cfg.statistics {
             let (mjd, sod) = mjd_sod(t4);
@@ -876,7 +880,24 @@ impl Engine {
         }
         let inter = inter?;
         let mut surv = inter.truechimers;
-        if surv.len() < self.cfg.tos.minsane.max(1) {
+        // The survivors must also be a majority of every server that answers with a
+        // synchronised time, not only of those already fit: otherwise the first source to
+        // fill its filter (possibly a falseticker) would win alone at start-up.
+        let answering = self
+            .peers
+            .iter()
+            .filter(|p| {
+                !p.is_local()
+                    && !p.removed
+                    && !p.denied
+                    && !p.cfg.noselect
+                    && p.reach.is_reachable()
+                    && p.leap != LeapIndicator::Unsynchronized
+                    && p.stratum < self.cfg.tos.ceiling
+            })
+            .count();
+        let agreeing = surv.iter().filter(|&&i| !cands[i].truechimer).count();
+        if surv.len() < self.cfg.tos.minsane.max(1) || (agreeing > 0 && 2 * agreeing <= answering) {
             return None;
         }
         surv.sort_by(|&a, &b| cands[a].distance.total_cmp(&cands[b].distance));
@@ -1147,13 +1168,14 @@ impl Engine {
     /// (the clock is predictable), shorten it when only few samples stay linear.
     fn adapt_poll(&mut self, sys: usize) {
         let used = self.peers[sys].est.map_or(0, |e| e.used);
+
         if self.state != DisciplineState::Sync {
             self.poll_score = 0;
             return;
         }
-        if used >= 24 {
+        if used >= POLL_UP_SAMPLES {
             self.poll_score += 1;
-        } else if used < 8 {
+        } else if used <= POLL_DOWN_SAMPLES {
             self.poll_score -= 1;
         }
         if self.poll_score >= 4 {
@@ -1242,10 +1264,6 @@ impl Engine {
 
     fn source_snapshot(&self, i: usize, p: &Peer) -> SourceSnapshot {
         let st = p.filter.stages();
-        let last = self
-            .last_update
-            .or(p.last_rx)
-            .map_or(0.0, |t| t.as_secs_f64());
         SourceSnapshot {
             id: SourceId(i),
             address: p.cfg.address,
@@ -1264,9 +1282,7 @@ impl Engine {
             ppoll: p.ppoll,
             reach: p.reach.bits(),
             unreach: p.unreach,
-            since_last: p
-                .last_rx
-                .map(|t| (last.max(t.as_secs_f64()) - t.as_secs_f64()).max(0.0)),
+            last_received: p.last_rx,
             offset: p.filter.offset,
             delay: p.filter.delay,
             dispersion: p.filter.dispersion,

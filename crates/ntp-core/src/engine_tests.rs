@@ -10,7 +10,7 @@ use ntp_wire::{
 
 use crate::*;
 
-const BASE: u64 = 3_900_000_000;
+const BASE: u64 = 3_950_000_000; // 2025-03, after the default era pivot
 
 fn addr(n: u8) -> SocketAddr {
     SocketAddr::from(([192, 0, 2, n], 123))
@@ -585,4 +585,57 @@ fn drift_is_saved_only_when_it_moved_beyond_threshold() {
     for w in saved.windows(2) {
         assert!((w[1] - w[0]).abs() > 0.1, "{saved:?}");
     }
+}
+
+#[test]
+fn statistics_lines_are_emitted_when_enabled() {
+    let cfg = EngineConfig {
+        statistics: true,
+        ..EngineConfig::default()
+    };
+    let mut h = Harness::new(cfg, one_server(true), 0.0);
+    h.exchange(6);
+    let acts = h.drain();
+    let lines: Vec<&StatsLine> = acts
+        .iter()
+        .filter_map(|a| match a {
+            Action::Stats(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    let peer = lines.iter().find(|l| l.kind == StatsKind::Peer).unwrap();
+    assert!(peer.line.contains(" 192.0.2.1 "), "{}", peer.line);
+    let lp = lines.iter().find(|l| l.kind == StatsKind::Loop).unwrap();
+    // MJD of 2025-03 (BASE) is 60737.
+    assert!(lp.line.starts_with("60"), "{}", lp.line);
+    assert_eq!(lp.line.split(' ').count(), 7, "{}", lp.line);
+}
+
+#[test]
+fn noselect_is_polled_but_never_selected_and_prefer_wins() {
+    let mut a = SourceConfig::server(addr(1));
+    a.noselect = true;
+    let b = SourceConfig::server(addr(2));
+    let mut c = SourceConfig::server(addr(3));
+    c.prefer = true;
+    let mut h = Harness::new(EngineConfig::default(), vec![a, b, c], 0.0);
+    h.exchange(24);
+    let snap = h.e.snapshot();
+    assert!(snap.sources[0].received > 0);
+    assert_eq!(snap.sources[0].select, SelectStatus::Rejected);
+    assert_eq!(snap.system.sys_peer, Some(SourceId(2)));
+    assert_eq!(snap.sources[2].select.tally(), '*');
+}
+
+#[test]
+fn transmitted_timestamp_replaces_t1() {
+    let mut h = Harness::new(EngineConfig::default(), one_server(false), 0.0);
+    let (id, to, req) = h.next_request();
+    // The request really left 0.5 ms later than the timer fired.
+    let t1 = h.clock() + NtpDuration::from_seconds_f64(0.0005);
+    h.e.handle_transmitted(id, t1);
+    let r = h.response(&req);
+    h.deliver(to, &r).unwrap();
+    let s = &h.e.snapshot().sources[0];
+    assert!((s.delay - 0.0014).abs() < 2e-5, "{}", s.delay);
 }

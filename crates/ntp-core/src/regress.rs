@@ -1,12 +1,15 @@
 //! Offset and frequency estimation by weighted linear regression over a source's samples,
-//! with the window chosen by a runs test (the approach of chrony's `regress.c`, which the
-//! RFC 5905 PLL/FLL of section 11.3 is replaced by; see docs/algorithm.md for why).
+//! in the spirit of chrony's `regress.c` (replacing the RFC 5905 PLL/FLL of section 11.3;
+//! see docs/algorithm.md for why).
+//!
+//! The window (a time span back from now) is chosen by how well each candidate span
+//! predicted the samples that followed (see [`Regression`]).
 //!
 //! Samples are kept in the "free-running" domain: `raw = offset + Q(t)`, where `Q` is the
 //! total correction the engine itself has applied to the clock (steps plus the integral of
 //! the frequency it set). The engine's own corrections therefore never disturb the history;
-//! only the oscillator's real wander does, and the runs test finds how far back the history
-//! stays linear.
+//! only the oscillator's real wander does, and the window choice finds how far back the
+//! history stays useful.
 //!
 //! Weights come from the delay: with independent exponential (or any similar) delays in the
 //! two directions, a sample whose round trip exceeds the minimum by `D` has an offset error
@@ -15,7 +18,7 @@
 use std::collections::VecDeque;
 
 /// Most samples kept per source.
-pub const MAX_SAMPLES: usize = 64;
+pub const MAX_SAMPLES: usize = 128;
 /// Fewest samples for which the slope (frequency) is trusted.
 pub const MIN_SLOPE_SAMPLES: usize = 3;
 
@@ -44,6 +47,7 @@ pub struct Estimate {
     pub slope_sd: Option<f64>,
     /// Samples used (the newest ones).
     pub used: usize,
+
     /// Weighted RMS residual, seconds.
     pub residual_rms: f64,
 }
@@ -55,27 +59,35 @@ pub struct RegressParams {
     pub floor_fraction: f64,
     /// Absolute floor of the per-sample standard deviation, seconds.
     pub min_sd: f64,
-    /// z threshold of the runs test (too few runs means the window is not linear).
-    pub runs_z: f64,
 }
 
 impl Default for RegressParams {
     fn default() -> Self {
         RegressParams {
-            floor_fraction: 0.2,
+            floor_fraction: 0.05,
             min_sd: 1e-7,
-            runs_z: 1.65,
         }
     }
 }
 
-/// Append a sample, keeping the newest [`MAX_SAMPLES`].
-pub fn push(samples: &mut VecDeque<RawSample>, s: RawSample) {
-    if samples.len() == MAX_SAMPLES {
-        samples.pop_front();
-    }
-    samples.push_back(s);
-}
+/// Window lengths (newest samples) the estimator chooses between.
+/// Candidate window spans, seconds (32 s to 36 h, doubling). Spans rather than sample
+/// counts, so that the choice reflects the oscillator and the network, not the poll: a
+/// longer poll simply puts fewer samples into the best span, and the poll adaptation sees it.
+pub const SPANS: [f64; 13] = [
+    32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0, 32768.0, 65536.0,
+    131072.0,
+];
+/// Fewest samples in a fit (a span holding fewer takes the newest this many).
+const MIN_FIT: usize = 3;
+/// Memory of the prediction-error scores, in samples.
+/// Memory of the scores: this many seconds, but at least [`SCORE_MIN_SAMPLES`] samples.
+const SCORE_MEMORY: f64 = 8192.0;
+/// Fewest samples the score memory spans.
+const SCORE_MIN_SAMPLES: f64 = 32.0;
+/// Largest contribution of one prediction error to a score (in variances), so that one
+/// transient (a start-up error, a spike) does not dominate the score for long.
+const SCORE_CAP: f64 = 25.0;
 
 struct Fit {
     a: f64,
@@ -116,86 +128,131 @@ fn wls(xs: &[f64], ys: &[f64], ws: &[f64]) -> Option<Fit> {
     Some(Fit { a, b, var_b, rms })
 }
 
-/// Count sign runs of the residuals and say whether there are too few for randomness.
-fn runs_ok(xs: &[f64], ys: &[f64], fit: &Fit, z: f64) -> bool {
-    let n = xs.len();
-    if n < 6 {
-        return true;
-    }
-    let mut pos = 0usize;
-    let mut runs = 0usize;
-    let mut last: Option<bool> = None;
-    for (x, y) in xs.iter().zip(ys) {
-        let s = y - fit.a - fit.b * x >= 0.0;
-        if s {
-            pos += 1;
-        }
-        if last != Some(s) {
-            runs += 1;
-            last = Some(s);
-        }
-    }
-    let neg = n - pos;
-    if pos == 0 || neg == 0 {
-        return false;
-    }
-    let (p, q, nn) = (pos as f64, neg as f64, n as f64);
-    let mean = 1.0 + 2.0 * p * q / nn;
-    let var = 2.0 * p * q * (2.0 * p * q - nn) / (nn * nn * (nn - 1.0));
-    if var <= 0.0 {
-        return true;
-    }
-    (runs as f64 - mean) / var.sqrt() > -z
+/// A source's sample history and the estimator state.
+///
+/// The window is chosen by prediction: every new sample is first predicted by a fit over
+/// each candidate window length, and each length keeps an exponentially weighted score of
+/// its squared prediction errors (weighted by the new sample's inverse variance). The
+/// estimate uses the length with the lowest score: long windows win while the oscillator
+/// is stable (noise averages out), short ones when it wanders (old samples mislead).
+#[derive(Debug, Clone, Default)]
+pub struct Regression {
+    samples: VecDeque<RawSample>,
+    scores: [f64; SPANS.len()],
+    scored: usize,
 }
 
-/// Estimate raw offset at `now` and slope from the samples (oldest first), choosing the
-/// longest window of newest samples that passes the runs test. `None` when empty.
-pub fn estimate(samples: &VecDeque<RawSample>, now: f64, p: &RegressParams) -> Option<Estimate> {
-    let n = samples.len();
-    let last = samples.back()?;
-    if n == 1 {
-        return Some(Estimate {
-            raw_at_ref: last.raw,
-            ref_time: last.time,
-            slope: None,
-            slope_sd: None,
-            used: 1,
-            residual_rms: 0.0,
-        });
+impl Regression {
+    /// Samples held, oldest first.
+    pub fn samples(&self) -> &VecDeque<RawSample> {
+        &self.samples
     }
-    let xs: Vec<f64> = samples.iter().map(|s| s.time - now).collect();
-    let ys: Vec<f64> = samples.iter().map(|s| s.raw).collect();
-    let all: Vec<&RawSample> = samples.iter().collect();
-    let mut best: Option<(usize, Fit)> = None;
-    for start in 0..n.saturating_sub(1) {
-        let win = &all[start..];
-        let min_delay = win.iter().map(|s| s.delay).fold(f64::INFINITY, f64::min);
-        let mean_excess = win.iter().map(|s| s.delay - min_delay).sum::<f64>() / win.len() as f64;
+
+    /// Forget everything.
+    pub fn clear(&mut self) {
+        *self = Regression::default();
+    }
+
+    /// Index of the first sample inside `span` seconds before `t_ref`, keeping at least
+    /// [`MIN_FIT`] samples.
+    fn window_start(&self, span: f64, t_ref: f64) -> usize {
+        let n = self.samples.len();
+        let inside = self
+            .samples
+            .iter()
+            .position(|s| s.time >= t_ref - span)
+            .unwrap_or(n);
+        inside.min(n.saturating_sub(MIN_FIT))
+    }
+
+    /// Fit over the samples from index `start` with the time origin at `t0`.
+    fn fit(&self, start: usize, t0: f64, p: &RegressParams) -> Option<Fit> {
+        let win: Vec<&RawSample> = self.samples.iter().skip(start).collect();
+        if win.is_empty() {
+            return None;
+        }
+        let (min_delay, mean_excess) = delay_stats(&win);
         let floor = (p.floor_fraction * mean_excess).powi(2) + p.min_sd * p.min_sd;
+        let xs: Vec<f64> = win.iter().map(|s| s.time - t0).collect();
+        let ys: Vec<f64> = win.iter().map(|s| s.raw).collect();
         let ws: Vec<f64> = win
             .iter()
             .map(|s| 1.0 / ((s.delay - min_delay).powi(2) / 12.0 + floor))
             .collect();
-        let Some(fit) = wls(&xs[start..], &ys[start..], &ws) else {
-            continue;
-        };
-        let ok = runs_ok(&xs[start..], &ys[start..], &fit, p.runs_z);
-        if ok || n - start <= MIN_SLOPE_SAMPLES {
-            best = Some((start, fit));
-            break;
-        }
+        wls(&xs, &ys, &ws)
     }
-    let (start, fit) = best?;
-    let used = n - start;
-    let slope_known = used >= MIN_SLOPE_SAMPLES || (used == 2 && n == 2);
-    Some(Estimate {
-        raw_at_ref: fit.a,
-        ref_time: now,
-        slope: slope_known.then_some(fit.b),
-        slope_sd: (used >= MIN_SLOPE_SAMPLES).then(|| fit.var_b.sqrt()),
-        used,
-        residual_rms: fit.rms,
-    })
+
+    /// Add a sample (scoring the candidate spans on it first), keeping the newest
+    /// [`MAX_SAMPLES`].
+    pub fn push(&mut self, s: RawSample, p: &RegressParams) {
+        if let (true, Some(last)) = (self.samples.len() >= 2, self.samples.back()) {
+            let dt = (s.time - last.time).max(0.0);
+            let win: Vec<&RawSample> = self.samples.iter().collect();
+            let (min_delay, mean_excess) = delay_stats(&win);
+            let floor = (p.floor_fraction * mean_excess).powi(2) + p.min_sd * p.min_sd;
+            let excess = (s.delay - min_delay).max(0.0);
+            let w = 1.0 / (excess * excess / 12.0 + floor);
+            let decay = (-dt / SCORE_MEMORY.max(SCORE_MIN_SAMPLES * dt)).exp();
+            for (i, &span) in SPANS.iter().enumerate() {
+                let start = self.window_start(span, s.time);
+                if let Some(f) = self.fit(start, s.time, p) {
+                    let e = s.raw - f.a;
+                    self.scores[i] = self.scores[i] * decay + (w * e * e).min(SCORE_CAP);
+                }
+            }
+            self.scored += 1;
+        }
+        if self.samples.len() == MAX_SAMPLES {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(s);
+    }
+
+    /// Estimate raw offset at `now` and the slope with the best-scoring span. `None` when
+    /// empty.
+    pub fn estimate(&self, now: f64, p: &RegressParams) -> Option<Estimate> {
+        let n = self.samples.len();
+        let last = self.samples.back()?;
+        if n == 1 {
+            return Some(Estimate {
+                raw_at_ref: last.raw,
+                ref_time: last.time,
+                slope: None,
+                slope_sd: None,
+                used: 1,
+                residual_rms: 0.0,
+            });
+        }
+        // Until a few predictions were scored, use everything there is.
+        let start = if self.scored < 4 {
+            0
+        } else {
+            let mut best = (f64::INFINITY, 0usize);
+            for (i, &span) in SPANS.iter().enumerate() {
+                // A longer span within 2% of the best score wins: same accuracy, less noise.
+                if self.scores[i] <= best.0 * 1.02 {
+                    best = (best.0.min(self.scores[i]), self.window_start(span, now));
+                }
+            }
+            best.1
+        };
+        let fit = self.fit(start, now, p)?;
+        let used = n - start;
+        Some(Estimate {
+            raw_at_ref: fit.a,
+            ref_time: now,
+            slope: (used >= 2).then_some(fit.b),
+            slope_sd: (used >= MIN_SLOPE_SAMPLES).then(|| fit.var_b.sqrt()),
+            used,
+            residual_rms: fit.rms,
+        })
+    }
+}
+
+fn delay_stats(win: &[&RawSample]) -> (f64, f64) {
+    let min_delay = win.iter().map(|s| s.delay).fold(f64::INFINITY, f64::min);
+    let mean_excess = win.iter().map(|s| s.delay - min_delay).sum::<f64>() / win.len() as f64;
+    (min_delay, mean_excess)
 }
 
 #[cfg(test)]
@@ -206,30 +263,32 @@ mod tests {
     #[test]
     fn recovers_offset_and_frequency_from_noisy_samples() {
         let mut rng = SplitMix64::new(3);
-        let mut v = VecDeque::new();
+        let p = RegressParams::default();
+        let mut r = Regression::default();
         let (x0, f) = (0.004, 37e-6);
         for i in 0..40 {
             let t = i as f64 * 64.0;
             let (d1, d2) = (1e-4 * rng.next_exp(), 1e-4 * rng.next_exp());
-            push(
-                &mut v,
+            r.push(
                 RawSample {
                     time: t,
                     raw: x0 + f * t + (d1 - d2) / 2.0,
                     delay: 2e-4 + d1 + d2,
                 },
+                &p,
             );
         }
         let now = 39.0 * 64.0;
-        let e = estimate(&v, now, &RegressParams::default()).unwrap();
+        let e = r.estimate(now, &p).unwrap();
         assert!((e.raw_at_ref - (x0 + f * now)).abs() < 2e-5, "{e:?}");
         assert!((e.slope.unwrap() - f).abs() < 2e-8, "{e:?}");
-        assert_eq!(e.used, 40);
+        assert!(e.used >= 24, "a stable clock earns a long window: {e:?}");
     }
 
     #[test]
-    fn runs_test_drops_history_before_a_frequency_change() {
-        let mut v = VecDeque::new();
+    fn window_shrinks_after_a_frequency_change() {
+        let p = RegressParams::default();
+        let mut r = Regression::default();
         let mut rng = SplitMix64::new(5);
         for i in 0..60 {
             let t = i as f64 * 64.0;
@@ -239,34 +298,37 @@ mod tests {
             } else {
                 10e-6 * (t - 30.0 * 64.0)
             };
-            push(
-                &mut v,
+            r.push(
                 RawSample {
                     time: t,
                     raw: raw + 1e-6 * rng.next_gaussian(),
-                    delay: 1e-3,
+                    delay: 1e-3 + 1e-6 * rng.next_exp(),
                 },
+                &p,
             );
         }
-        let e = estimate(&v, 59.0 * 64.0, &RegressParams::default()).unwrap();
-        assert!(e.used <= 35, "window should stop near the change: {e:?}");
+        let e = r.estimate(59.0 * 64.0, &p).unwrap();
+        assert!(e.used <= 32, "window should stop near the change: {e:?}");
         assert!((e.slope.unwrap() - 10e-6).abs() < 5e-7, "{e:?}");
     }
 
     #[test]
     fn a_single_sample_gives_offset_but_no_slope() {
-        let mut v = VecDeque::new();
-        push(
-            &mut v,
+        let p = RegressParams::default();
+        let mut r = Regression::default();
+        assert!(r.estimate(0.0, &p).is_none());
+        r.push(
             RawSample {
                 time: 5.0,
                 raw: 0.25,
                 delay: 0.01,
             },
+            &p,
         );
-        let e = estimate(&v, 10.0, &RegressParams::default()).unwrap();
+        let e = r.estimate(10.0, &p).unwrap();
         assert_eq!(e.raw_at_ref, 0.25);
         assert_eq!(e.slope, None);
-        assert!(estimate(&VecDeque::new(), 0.0, &RegressParams::default()).is_none());
+        r.clear();
+        assert!(r.samples().is_empty());
     }
 }

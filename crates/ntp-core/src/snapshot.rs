@@ -170,8 +170,9 @@ pub struct SourceSnapshot {
     pub reach: u8,
     /// Polls since the last valid response.
     pub unreach: u32,
-    /// Seconds since the last valid response (None: never).
-    pub since_last: Option<f64>,
+    /// Monotonic time of the last valid response (None: never); ntpq's `when` is the
+    /// caller's now minus this.
+    pub last_received: Option<crate::mono::MonoTime>,
     /// Filter offset, seconds.
     pub offset: f64,
     /// Filter delay, seconds.
@@ -180,7 +181,7 @@ pub struct SourceSnapshot {
     pub dispersion: f64,
     /// Filter jitter, seconds.
     pub jitter: f64,
-    /// Root distance, seconds.
+    /// Root distance as of the last sample (without aging since), seconds.
     pub root_distance: f64,
     /// Frequency estimate of the source's regression, ppm (None until known).
     pub frequency: Option<f64>,
