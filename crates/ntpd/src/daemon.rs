@@ -200,7 +200,14 @@ fn run(args: Args) -> Result<(), String> {
         log.log(Level::Info, "bind", &format!("Listen normally on {sa}"));
     }
     if let Some((user, group)) = args.user_group() {
-        crate::privs::drop_to(&user, group.as_deref()).map_err(|e| format!("-u {user}: {e}"))?;
+        let keep = crate::privs::kept_capabilities(args.port < 1024);
+        crate::privs::drop_to(&user, group.as_deref(), &keep)
+            .map_err(|e| format!("-u {user}: {e}"))?;
+        log.log(
+            Level::Info,
+            "privs",
+            &format!("running as {user}, keeping CAP_SYS_TIME"),
+        );
     } else if args.require_drop && nix::unistd::geteuid().is_root() {
         return Err("refusing to run as root without -u (--require-drop)".into());
     }
