@@ -306,8 +306,13 @@ fn poll_servers<C: Clock>(sess: &mut Session, env: &mut Env<'_, C>, log: &Logger
             }
             let now = env.io.monotonic();
             let data = buf.get(..n).unwrap_or(&buf);
+            let authenticating = sess.auth.is_some();
             match sess.receive(from, data, t4, now) {
-                Received::Sample { .. } => {}
+                Received::Sample { .. } => {
+                    if debug && authenticating {
+                        let _ = writeln!(env.stdout, "receive: authentication passed");
+                    }
+                }
                 Received::RateLimited { .. } => log.log(
                     env,
                     Level::Err,

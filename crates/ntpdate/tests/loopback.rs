@@ -67,14 +67,17 @@ fn reply_at(req: &NtpHeader, rx: NtpTimestamp, offset: f64) -> NtpHeader {
 }
 
 fn spawn(behaviour: Behaviour) -> TestServer {
-    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    spawn_on(UdpSocket::bind("127.0.0.1:0").unwrap(), behaviour)
+}
+
+fn spawn_on(sock: UdpSocket, behaviour: Behaviour) -> TestServer {
     sock.set_read_timeout(Some(Duration::from_millis(50)))
         .unwrap();
     let port = sock.local_addr().unwrap().port();
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let thread = std::thread::spawn(move || {
-        let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let other = UdpSocket::bind((sock.local_addr().unwrap().ip(), 0)).unwrap();
         let mut buf = [0u8; 1024];
         while !flag.load(Ordering::SeqCst) {
             let Ok((n, from)) = sock.recv_from(&mut buf) else {
@@ -287,4 +290,26 @@ fn bad_usage_exits_2() {
     let out = ntpdate(&["-p", "0", "127.0.0.1"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("usage: "));
+}
+
+#[test]
+fn ipv6_servers_are_queried_over_ipv6() {
+    // Hosts without IPv6 loopback cannot run this; say so instead of failing.
+    let Ok(sock) = UdpSocket::bind("[::1]:0") else {
+        eprintln!("no IPv6 loopback here");
+        return;
+    };
+    let srv = spawn_on(sock, Behaviour::Offset(0.25));
+    let port = srv.port.to_string();
+    let out = ntpdate(&["-q", "-6", "--port", &port, "::1"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("server ::1, stratum 2, offset +0.2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("]: adjust time server ::1 offset +0.2"));
+    let out = ntpdate(&["-q", "-4", "--port", &port, "::1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no servers can be used, exiting"));
 }

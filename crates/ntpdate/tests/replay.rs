@@ -476,6 +476,9 @@ fn authenticated_replies_are_used_with_each_key_type() {
         let (out, io) = auth_run(id, Sign::Right);
         assert_eq!(out.code, 0, "key {id}: {}", out.stdout);
         assert!(out.stdout.contains("offset +0.125000 sec"));
+        assert!(out
+            .stdout
+            .contains("receive(127.0.0.1)\nreceive: authentication passed\n"));
         let expect_len = 48 + 4 + key(id).algorithm.digest_len();
         assert_eq!(io.sent[0].1.len(), expect_len);
     }
