@@ -257,3 +257,76 @@ impl Io for SystemIo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Loopback only; nothing here touches the clock.
+    use super::*;
+
+    #[test]
+    fn resolver_failures_are_classified_like_getaddrinfo() {
+        let e = std::io::Error::other(
+            "failed to lookup address information: Name or service not known",
+        );
+        assert_eq!(
+            classify(&e),
+            ResolveError::NotFound {
+                message: "Name or service not known".into(),
+                code: -2
+            }
+        );
+        let e = std::io::Error::other(
+            "failed to lookup address information: Temporary failure in name resolution",
+        );
+        assert!(matches!(
+            classify(&e),
+            ResolveError::ResolverFailed { code: -3, .. }
+        ));
+    }
+
+    #[test]
+    fn literal_addresses_resolve_without_dns_and_respect_the_family() {
+        let mut io = SystemIo::new();
+        assert_eq!(
+            io.resolve("127.0.0.1", 1123, None).unwrap(),
+            vec!["127.0.0.1:1123".parse::<SocketAddr>().unwrap()]
+        );
+        assert!(matches!(
+            io.resolve("127.0.0.1", 123, Some(Family::V6)),
+            Err(ResolveError::NotFound { code: -9, .. })
+        ));
+    }
+
+    #[test]
+    fn ephemeral_socket_sends_receives_and_times_out() {
+        let mut io = SystemIo::new();
+        io.open(&[Family::V4], None).unwrap();
+        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut buf = [0u8; 64];
+        let t = Instant::now();
+        assert!(io
+            .recv(&mut buf, Duration::from_millis(30))
+            .unwrap()
+            .is_none());
+        assert!(t.elapsed() >= Duration::from_millis(25));
+        io.send(peer.local_addr().unwrap(), b"ping").unwrap();
+        let (n, from) = peer.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        peer.send_to(b"pong", from).unwrap();
+        let (n, src) = io.recv(&mut buf, Duration::from_secs(2)).unwrap().unwrap();
+        assert_eq!((&buf[..n], src), (&b"pong"[..], peer.local_addr().unwrap()));
+        // No IPv6 socket was opened, so IPv6 destinations have nowhere to go.
+        assert!(io.send("[::1]:123".parse().unwrap(), b"x").is_err());
+    }
+
+    #[test]
+    fn a_port_held_by_another_socket_reports_in_use() {
+        let holder = UdpSocket::bind("0.0.0.0:0").unwrap();
+        let port = holder.local_addr().unwrap().port();
+        let mut io = SystemIo::new();
+        assert!(matches!(
+            io.open(&[Family::V4], Some(port)),
+            Err(OpenError::InUse)
+        ));
+    }
+}
