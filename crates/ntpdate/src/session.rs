@@ -689,11 +689,11 @@ impl Session {
     }
 }
 
-/// Root distance in `s_fp`: half the total delay plus all dispersion.
+/// Root distance in `s_fp`: half the total round trip plus the server's root dispersion.
+/// The filter dispersion is left out on purpose: a timed-out sample weighs in at 64 s, and
+/// one lost packet must not disqualify a server classic would use.
 fn root_distance(s: &Server) -> i64 {
-    (i64::from(s.root_delay) + i64::from(s.delay)) / 2
-        + i64::from(s.root_dispersion)
-        + i64::from(s.dispersion)
+    (i64::from(s.root_delay) + i64::from(s.delay)) / 2 + i64::from(s.root_dispersion)
 }
 
 /// Whether classic steps for server offset `soffset` (`s_fp`) under `adjust`.
@@ -800,6 +800,19 @@ mod tests {
         );
         assert!(trace.contains("strata too high"));
         assert!(trace.contains("root distance too large"));
+    }
+
+    #[test]
+    fn one_lost_sample_does_not_disqualify_a_server() {
+        let mut sess = Session::new(&opts(4), &[], None, Duration::ZERO);
+        let mut s = server_with(2, 0, 0, -20);
+        for (d, o) in [(1700, 1i64 << 16), (0, 0), (1800, 2 << 16), (1750, 3 << 16)] {
+            s.server_data(d, o);
+        }
+        sess.servers.push(s);
+        sess.filter();
+        assert!(sess.servers[0].dispersion > 4 * FP_SECOND as u32);
+        assert_eq!(sess.select(&mut String::new()), Some(0));
     }
 
     #[test]

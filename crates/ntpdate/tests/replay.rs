@@ -596,3 +596,35 @@ fn version_option_sets_the_request_version() {
     let (_, _, io) = run_good(0.0, "-q -o 3 127.0.0.1");
     assert_eq!(io.sent[0].1[0], 0xdb);
 }
+
+#[test]
+fn a_lost_reply_leaves_an_empty_filter_stage_and_the_server_usable() {
+    let mut n = 0;
+    let mut good = good_server(0.25);
+    let responder: common::Responder = Box::new(move |to, req, truth| {
+        n += 1;
+        if n == 2 {
+            Vec::new()
+        } else {
+            good(to, req, truth)
+        }
+    });
+    let clock = SharedClock::new(start());
+    let mut io = FakeIo::new(clock.clone(), responder);
+    let out = run_with(&mut io, 1, "v", "-d 127.0.0.1");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(out
+        .stdout
+        .contains("filter offset: +0.250000  +0.000000  +0.250000  +0.250000"));
+    assert!(out.stdout.contains("filter delay:  0.02"));
+    assert!(out.stdout.contains("  0.00000    0.02"), "{}", out.stdout);
+    // 64 s >> 3 for the empty stage, ranked last.
+    assert!(out
+        .stdout
+        .contains(", dispersion 8.00000, offset +0.250000"));
+    assert!(out
+        .stdout
+        .ends_with("adjust time server 127.0.0.1 offset +0.250000 sec\n"));
+    assert!(clock.actions.borrow().is_empty(), "-d never adjusts");
+    assert!((clock.sim.borrow().elapsed() - 6.0).abs() < 0.01);
+}
