@@ -857,3 +857,94 @@ mod tests {
         assert_eq!(clock_action(0, false), None);
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Whatever arrives from the network, `receive` never panics, and only a datagram that
+    //! echoes our transmit timestamp can become a sample.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn session(auth: Option<Auth>) -> Session {
+        let mut o = crate::cli::parse(&["ntpdate".into(), "x".into()]).unwrap();
+        o.samples = 2;
+        let addr: SocketAddr = "127.0.0.1:123".parse().unwrap();
+        let mut s = Session::new(&o, &[addr], auth, Duration::ZERO);
+        s.transmit(
+            0,
+            Duration::ZERO,
+            NtpTimestamp::from_bits(0xeeb2_268a_0000_0000),
+            0x1234_5678_9abc_def0,
+        );
+        s
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_datagrams_never_panic_and_need_our_origin(
+            bytes in proptest::collection::vec(any::<u8>(), 0..120),
+            patch_origin in any::<bool>(),
+            t4 in any::<u64>(),
+            authenticated in any::<bool>(),
+        ) {
+            let auth = authenticated.then(|| Auth {
+                key: SymmetricKey::new(1, ntp_wire::MacAlgorithm::Md5, b"k"),
+                delay: 0,
+            });
+            let mut s = session(auth);
+            let mut bytes = bytes;
+            if patch_origin && bytes.len() >= 32 {
+                bytes[24..32].copy_from_slice(&0x1234_5678_9abc_def0u64.to_be_bytes());
+            }
+            let from: SocketAddr = "127.0.0.1:123".parse().unwrap();
+            let r = s.receive(from, &bytes, NtpTimestamp::from_bits(t4), Duration::from_secs(1));
+            if matches!(r, Received::Sample { .. } | Received::RateLimited { .. }) {
+                prop_assert!(bytes.len() >= 48);
+                prop_assert_eq!(&bytes[24..32], &0x1234_5678_9abc_def0u64.to_be_bytes());
+            }
+            s.filter();
+            let mut t = String::new();
+            let _ = s.select(&mut t);
+            s.print_servers(&mut t, &|_| 0);
+        }
+
+        #[test]
+        fn replies_with_any_field_values_never_panic(
+            first in any::<u8>(),
+            stratum in any::<u8>(),
+            precision in any::<i8>(),
+            root in any::<(u32, u32, u32)>(),
+            stamps in any::<(u64, u64, u64, u64)>(),
+            debug in 0u32..2,
+        ) {
+            let mut s = session(None);
+            s.debug = debug;
+            let mut b = [0u8; 48];
+            b[0] = first;
+            b[1] = stratum;
+            b[3] = precision as u8;
+            b[4..8].copy_from_slice(&root.0.to_be_bytes());
+            b[8..12].copy_from_slice(&root.1.to_be_bytes());
+            b[12..16].copy_from_slice(&root.2.to_be_bytes());
+            b[16..24].copy_from_slice(&stamps.0.to_be_bytes());
+            b[24..32].copy_from_slice(&0x1234_5678_9abc_def0u64.to_be_bytes());
+            b[32..40].copy_from_slice(&stamps.1.to_be_bytes());
+            b[40..48].copy_from_slice(&stamps.2.to_be_bytes());
+            let from: SocketAddr = "127.0.0.1:123".parse().unwrap();
+            let r = s.receive(from, &b, NtpTimestamp::from_bits(stamps.3), Duration::ZERO);
+            if let Received::Sample { .. } = r {
+                prop_assert_eq!(first & 7, 4);
+                prop_assert!(stratum < 16);
+                prop_assert!(stamps.2 >= stamps.1 && stamps.1 != 0);
+            }
+            s.filter();
+            let mut t = String::new();
+            let chosen = s.select(&mut t);
+            s.print_servers(&mut t, &|_| 0);
+            if let Some(i) = chosen {
+                let o = s.servers[i].offset;
+                let _ = clock_action(o, should_step(s.servers[i].soffset, Adjust::Auto));
+            }
+        }
+    }
+}
