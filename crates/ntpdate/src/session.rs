@@ -705,9 +705,14 @@ pub fn should_step(soffset: i32, adjust: Adjust) -> bool {
     }
 }
 
+/// The largest slew the clock drivers accept (`ntp-clock`'s ±0.5 s), 32.32.
+pub const MAX_SLEW: u64 = 1 << 31;
+
 /// The clock change classic makes for `offset` (`l_fp`): a step by the offset, or a slew
-/// by the offset plus a 50 % overshoot capped at [`ADJ_MAXOVERSHOOT`]. `None` when the
-/// slew rounds to zero microseconds (classic skips `adjtime` then).
+/// by the offset plus a 50 % overshoot capped at [`ADJ_MAXOVERSHOOT`]. The overshoot is
+/// trimmed so a slew of less than 0.5 s stays within [`MAX_SLEW`] (classic's `adjtime`
+/// had no such limit; without the trim offsets of 0.44-0.5 s could not be slewed at all).
+/// `None` when the slew rounds to zero microseconds (classic skips `adjtime` then).
 pub fn clock_action(offset: i64, step: bool) -> Option<ClockAction> {
     if step {
         return Some(ClockAction::Step(NtpDuration::from_bits(offset)));
@@ -717,7 +722,10 @@ pub fn clock_action(offset: i64, step: bool) -> Option<ClockAction> {
     if overshoot >> 32 != 0 || overshoot > ADJ_MAXOVERSHOOT {
         overshoot = ADJ_MAXOVERSHOOT;
     }
-    let total = mag.saturating_add(overshoot);
+    let mut total = mag.saturating_add(overshoot);
+    if mag < MAX_SLEW {
+        total = total.min(MAX_SLEW);
+    }
     // TSTOTV: microseconds rounded; classic calls adjtime only when tv_usec != 0.
     let usec = ((total & 0xffff_ffff) * 1_000_000 + (1 << 31)) >> 32;
     if usec % 1_000_000 == 0 {
@@ -855,6 +863,18 @@ mod tests {
             Some(ClockAction::Step(NtpDuration::from_bits(-ms(700))))
         );
         assert_eq!(clock_action(0, false), None);
+        // 0.46875 s: the overshoot is trimmed to stay within the drivers' 0.5 s.
+        assert_eq!(
+            clock_action(ms(1000) * 15 / 32, false),
+            Some(ClockAction::Slew(NtpDuration::from_bits(1 << 31)))
+        );
+        // Beyond 0.5 s (-B) nothing is trimmed: the offset itself is the minimum.
+        assert_eq!(
+            clock_action(-(3i64 << 31), false),
+            Some(ClockAction::Slew(NtpDuration::from_bits(
+                -(3i64 << 31) - ADJ_MAXOVERSHOOT as i64
+            )))
+        );
     }
 }
 

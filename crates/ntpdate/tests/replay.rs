@@ -628,3 +628,28 @@ fn a_lost_reply_leaves_an_empty_filter_stage_and_the_server_usable() {
     assert!(clock.actions.borrow().is_empty(), "-d never adjusts");
     assert!((clock.sim.borrow().elapsed() - 6.0).abs() < 0.01);
 }
+
+#[test]
+fn offsets_just_under_half_a_second_still_slew_within_the_driver_limit() {
+    let (out, clock, _) = run_good(0.46875, "-p 1 127.0.0.1");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out
+        .stdout
+        .ends_with("adjust time server 127.0.0.1 offset +0.468750 sec\n"));
+    assert_eq!(
+        *clock.actions.borrow(),
+        vec![ClockAction::Slew(NtpDuration::from_seconds_f64(0.5))]
+    );
+}
+
+#[test]
+fn a_refused_slew_exits_1_with_the_classic_message() {
+    // -B beyond the simulated clock's 0.5 s slew limit.
+    let (out, clock, _) = run_good(2.0, "-B -p 1 127.0.0.1");
+    assert_eq!(out.code, 1);
+    assert!(out
+        .stderr
+        .contains("]: Can't adjust the time of day: slew out of range"));
+    assert!(!out.stdout.contains("adjust time server"));
+    assert_eq!(clock.sim.borrow().offset(), 0.0);
+}
