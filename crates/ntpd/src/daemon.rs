@@ -167,6 +167,22 @@ fn run(args: Args) -> Result<(), String> {
     let mut reply_sockets = HashMap::new();
     for ip in &addrs {
         let sa = SocketAddr::new(*ip, args.port);
+        // Another daemon may hold this address, possibly with SO_REUSEPORT itself, which our
+        // REUSEPORT sockets would silently join (splitting its traffic with ours). A plain
+        // bind first tells: it fails whenever anyone else is bound there.
+        let probe = SocketOptions {
+            reuse_port: false,
+            timestamps: false,
+            nonblocking: true,
+        };
+        if let Err(e) = net::udp_socket(sa, probe) {
+            log.log(
+                Level::Warning,
+                "bind",
+                &format!("cannot listen on {sa}: {e}"),
+            );
+            continue;
+        }
         for (w, list) in per_worker.iter_mut().enumerate() {
             let opts = SocketOptions {
                 reuse_port: true,

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{lacks_cap_sys_time, peer_program, wait_for};
+use common::{lacks_cap_sys_time, peer_program};
 
 /// A network namespace, deleted on drop.
 struct Netns(String);
@@ -133,20 +133,25 @@ fn ntpdig_ntplib_and_chronyd_interoperate_and_tshark_finds_nothing_wrong() {
 
     // ntpdig: JSON output; wait until our daemon follows chronyd (stratum 4).
     let ntpdig = peer_program("/usr/bin/ntpdig");
-    let mut last = String::new();
-    wait_for(
-        "ntpdig sees our daemon at stratum 4",
-        Duration::from_secs(40),
-        || {
-            let out = ns
-                .cmd(&ntpdig)
-                .args(["-j", "-t", "1", "127.0.0.1"])
-                .output()
-                .unwrap();
-            last = String::from_utf8_lossy(&out.stdout).into_owned();
-            out.status.success() && last.contains("\"stratum\":4")
-        },
-    );
+    let mut last;
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let out = ns
+            .cmd(&ntpdig)
+            .args(["-j", "-t", "1", "127.0.0.1"])
+            .output()
+            .unwrap();
+        last = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() && last.contains("\"stratum\":4") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ntpdig never saw our daemon at stratum 4; last: {last} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     let v: serde_json::Value = serde_json::from_str(last.trim()).expect("ntpdig JSON");
     let offset = v["offset"].as_f64().expect("offset");
     assert!(offset.abs() < 0.1, "offset {offset} from {last}");
