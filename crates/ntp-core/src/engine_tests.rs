@@ -684,3 +684,33 @@ fn sources_can_be_added_and_removed_at_run_time() {
         Err(PacketError::UnknownSource(addr(4)))
     );
 }
+
+#[test]
+fn repeated_runtime_steps_exhaust_the_step_budget() {
+    let mut h = Harness::new(EngineConfig::default(), one_server(false), 0.0);
+    h.exchange(6);
+    assert_eq!(h.e.system_snapshot().stratum, 2, "synchronised first");
+    let mut outcome = Vec::new();
+    for _ in 0..2 {
+        h.offset = -600.0;
+        let start = h.now;
+        while h.now - start < 1500.0 {
+            h.exchange(1);
+            let acts = h.drain();
+            if acts.iter().any(|a| matches!(a, Action::Panic { .. })) {
+                outcome.push("panic");
+                break;
+            }
+            if clock_actions(&acts)
+                .iter()
+                .any(|c| matches!(c, ClockAction::Step(_)))
+            {
+                outcome.push("step");
+                break;
+            }
+        }
+        h.exchange(6); // resynchronise
+    }
+    // 600 s fits under the 1000 s panic threshold once, not twice.
+    assert_eq!(outcome, vec!["step", "panic"]);
+}
