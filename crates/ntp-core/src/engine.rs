@@ -1253,6 +1253,7 @@ impl Engine {
             root_dispersion: self.root_disp,
             refid: self.refid,
             reftime: self.reftime,
+            last_update: self.last_update,
             sys_peer: self.sys_peer.map(SourceId),
             offset: self.offset,
             frequency: self.f_est,
