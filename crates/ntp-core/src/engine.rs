@@ -284,6 +284,7 @@ pub struct Engine {
     first_adjust_done: bool,
     spike_since: Option<MonoTime>,
     panicked: bool,
+    runtime_stepped: f64,
     last_update: Option<MonoTime>,
     sys_poll: i8,
     poll_score: i32,
@@ -353,6 +354,7 @@ impl Engine {
             first_adjust_done: false,
             spike_since: None,
             panicked: false,
+            runtime_stepped: 0.0,
             last_update: None,
             sys_poll: 6,
             poll_score: 0,
@@ -1089,9 +1091,12 @@ impl Engine {
                 self.state = DisciplineState::Spike;
                 return;
             }
-            if theta.abs() > panic_limit {
+            // Run-time steps also draw on a budget (the panic threshold in total), so that
+            // repeated steps just under the threshold cannot walk the clock away.
+            if theta.abs() > panic_limit || self.runtime_stepped + theta.abs() > panic_limit {
                 self.refuse(theta);
             } else {
+                self.runtime_stepped += theta.abs();
                 self.step(now, theta);
             }
             return;
@@ -1248,6 +1253,7 @@ impl Engine {
             root_dispersion: self.root_disp,
             refid: self.refid,
             reftime: self.reftime,
+            last_update: self.last_update,
             sys_peer: self.sys_peer.map(SourceId),
             offset: self.offset,
             frequency: self.f_est,
