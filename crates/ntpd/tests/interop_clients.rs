@@ -6,56 +6,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{lacks_cap_sys_time, peer_program};
-
-/// A network namespace, deleted on drop.
-struct Netns(String);
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("ntprs-{tag}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).status();
-        let ok = Command::new("ip")
-            .args(["netns", "add", &name])
-            .status()
-            .unwrap();
-        assert!(ok.success(), "ip netns add (needs root)");
-        let ok = Command::new("ip")
-            .args(["-n", &name, "link", "set", "lo", "up"])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        let ok = Command::new("ip")
-            .args(["-n", &name, "addr", "add", "127.0.0.2/8", "dev", "lo"])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-        Netns(name)
-    }
-
-    fn cmd(&self, program: &Path) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0]).arg(program);
-        c
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{lacks_cap_sys_time, peer_program, Killed, Netns};
 
 #[test]
 fn ntpdig_ntplib_and_chronyd_interoperate_and_tshark_finds_nothing_wrong() {
