@@ -714,3 +714,26 @@ fn repeated_runtime_steps_exhaust_the_step_budget() {
     // 600 s fits under the 1000 s panic threshold once, not twice.
     assert_eq!(outcome, vec!["step", "panic"]);
 }
+
+#[test]
+fn observe_only_never_touches_the_clock_but_selects_and_reports() {
+    let cfg = EngineConfig {
+        observe_only: true,
+        initial_frequency: Some(12.0),
+        ..EngineConfig::default()
+    };
+    // 5 s off: a normal engine would step (see large_first_offset_is_stepped_at_once).
+    let mut h = Harness::new(cfg, one_server(true), -5.0);
+    h.exchange(8);
+    let actions = h.drain();
+    assert!(clock_actions(&actions).is_empty(), "{actions:?}");
+    let s = h.e.system_snapshot();
+    assert_eq!(s.steps, 0);
+    assert_eq!(s.stratum, 2, "synchronised to the stratum 1 server");
+    assert_eq!(s.leap, LeapIndicator::NoWarning);
+    assert!(
+        (s.offset - 5.0).abs() < 1e-3,
+        "reports the measured offset: {}",
+        s.offset
+    );
+}

@@ -237,7 +237,17 @@ fn run(args: Args) -> Result<(), String> {
         );
         None
     } else {
-        Some(ntp_clock::KernelClock::new())
+        let mut k = ntp_clock::KernelClock::new();
+        // The engine disciplines the clock itself (frequency and steps); a kernel PLL left
+        // on by another daemon would fight it.
+        if let Err(e) = k.set_kernel_pll(false) {
+            log.log(
+                Level::Warning,
+                "clock",
+                &format!("cannot turn the kernel PLL off: {e}"),
+            );
+        }
+        Some(k)
     };
     let stats_dir = config.statsdir.as_ref().map(PathBuf::from);
     let stats_enabled = config.statistics.clone();

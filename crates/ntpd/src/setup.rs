@@ -53,6 +53,7 @@ pub fn engine_config(
         },
         allow_large_first_step: args.panicgate || args.force_step_once,
         never_step: false,
+        observe_only: observe_only(config),
         initial_frequency: drift_ppm.or(t.freq),
         drift_save_interval: if args.drift_save_interval > 0.0 {
             args.drift_save_interval
