@@ -365,6 +365,18 @@ impl Daemon {
         loop {
             self.drain_actions()?;
             self.publish();
+            if self.args.quit && self.clock_was_set() {
+                // -q: set the clock once (step or first update), save the drift, and quit.
+                self.save_drift(self.engine.frequency());
+                let s = self.engine.system_snapshot();
+                self.log.log(
+                    Level::Notice,
+                    "quit",
+                    &format!("ntpd: time set {:+.6}s", s.offset),
+                );
+                println!("ntpd: time set {:+.6}s", s.offset);
+                return Ok(());
+            }
             let deadline = self
                 .engine
                 .poll_timeout()
@@ -392,6 +404,13 @@ impl Daemon {
                 _ = int.recv() => return self.shutdown("SIGINT"),
             }
         }
+    }
+
+    /// True once the engine has made its first clock update from a real source (a step or a
+    /// discipline update), which is when classic `ntpd -q` exits.
+    fn clock_was_set(&self) -> bool {
+        let s = self.engine.system_snapshot();
+        s.steps > 0 || (s.updates > 0 && s.stratum < 16)
     }
 
     fn shutdown(&mut self, why: &str) -> Result<(), String> {
