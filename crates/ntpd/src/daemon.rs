@@ -71,8 +71,7 @@ struct Daemon {
     observe_only: bool,
     clock: Option<ntp_clock::KernelClock>,
     drift_path: Option<PathBuf>,
-    stats_dir: Option<PathBuf>,
-    stats_enabled: Vec<ConfStats>,
+    stats: Option<crate::stats::StatsWriter>,
     start: Instant,
     unresolved: Vec<setup::Unresolved>,
     source_tx: mpsc::Sender<SourceDatagram>,
@@ -249,8 +248,7 @@ fn run(args: Args) -> Result<(), String> {
         }
         Some(k)
     };
-    let stats_dir = config.statsdir.as_ref().map(PathBuf::from);
-    let stats_enabled = config.statistics.clone();
+    let stats = crate::stats::StatsWriter::from_config(&config, wall_clock().to_unix().0);
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -289,8 +287,7 @@ fn run(args: Args) -> Result<(), String> {
         observe_only,
         clock,
         drift_path,
-        stats_dir,
-        stats_enabled,
+        stats,
         start,
         unresolved,
         source_tx,
@@ -484,24 +481,14 @@ impl Daemon {
         }
     }
 
-    fn write_stats(&self, kind: StatsKind, line: &str) {
-        let (want, name) = match kind {
-            StatsKind::Loop => (ConfStats::Loopstats, "loopstats"),
-            StatsKind::Peer => (ConfStats::Peerstats, "peerstats"),
+    fn write_stats(&mut self, kind: StatsKind, line: &str) {
+        let kind = match kind {
+            StatsKind::Loop => ConfStats::Loopstats,
+            StatsKind::Peer => ConfStats::Peerstats,
         };
-        if !self.stats_enabled.contains(&want) {
-            return;
-        }
-        let Some(dir) = &self.stats_dir else { return };
-        let path = dir.join(name);
-        let r = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
-        if let Err(e) = r {
-            self.log
-                .log(Level::Warning, "stats", &format!("{}: {e}", path.display()));
+        let Some(w) = self.stats.as_mut() else { return };
+        if let Err(e) = w.write(kind, line, wall_clock().to_unix().0) {
+            self.log.log(Level::Warning, "stats", &e.to_string());
         }
     }
 

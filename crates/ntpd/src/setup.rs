@@ -65,11 +65,8 @@ pub fn engine_config(
             .as_ref()
             .and_then(|f| f.threshold)
             .map_or(d.drift_save_threshold, |thr| thr * 1e6),
-        statistics: config.system_flag(SystemFlag::Stats) != Some(false)
-            && config
-                .statistics
-                .iter()
-                .any(|s| matches!(s, StatsKind::Loopstats | StatsKind::Peerstats)),
+        statistics: crate::stats::StatsWriter::from_config(config, 0)
+            .is_some_and(|w| w.enabled(StatsKind::Loopstats) || w.enabled(StatsKind::Peerstats)),
         local_refids: d.local_refids,
     }
 }
