@@ -29,6 +29,9 @@ use crate::server::{
 use crate::setup;
 use crate::startup::{self, FsLoader};
 
+/// Polls without an answer after which a pool member is replaced (classic: 10, `NTP_UNREACH`).
+const UNREACH_REPLACE: u32 = 10;
+
 /// Run ntpd with a full command line; returns the process exit status.
 pub fn main_with_args<I, T>(argv: I) -> i32
 where
@@ -75,6 +78,10 @@ struct Daemon {
     start: Instant,
     unresolved: Vec<setup::Unresolved>,
     source_tx: mpsc::Sender<SourceDatagram>,
+    /// Associations that came from a `pool` line: (engine id, address, line index).
+    pool_members: Vec<(SourceId, SocketAddr, usize)>,
+    /// The reader task of each association's socket.
+    readers: HashMap<SocketAddr, tokio::task::AbortHandle>,
     control_dropped: u64,
 }
 
@@ -291,14 +298,16 @@ fn run(args: Args) -> Result<(), String> {
         start,
         unresolved,
         source_tx,
+        pool_members: Vec::new(),
+        readers: HashMap::new(),
         control_dropped: 0,
     };
     let result = rt.block_on(async move {
         let local = tokio::task::LocalSet::new();
         local
             .run_until(async move {
-                for s in sources {
-                    d.add_source(s);
+                for (s, pool) in sources {
+                    d.add_source(s, pool);
                 }
                 if !main_thread_sockets.is_empty() {
                     let c = Arc::new(WorkerCounters::default());
@@ -328,15 +337,21 @@ impl Daemon {
         MonoTime::from_secs_f64(self.start.elapsed().as_secs_f64())
     }
 
-    fn add_source(&mut self, cfg: ntp_core::SourceConfig) -> SourceId {
+    fn add_source(&mut self, cfg: ntp_core::SourceConfig, pool: Option<usize>) -> SourceId {
         let addr = cfg.address;
         let local = matches!(cfg.kind, ntp_core::SourceKind::Local { .. });
         let now = self.mono();
         let id = self.engine.add_source(cfg, now);
         if !local {
+            if let Some(p) = pool {
+                self.pool_members.push((id, addr, p));
+            }
             match net::client_socket(addr) {
                 Ok(s) => {
-                    spawn_source_reader(s, addr, self.source_tx.clone(), Arc::clone(&self.log))
+                    let tx = self.source_tx.clone();
+                    if let Some(h) = spawn_source_reader(s, addr, tx, Arc::clone(&self.log)) {
+                        self.readers.insert(addr, h);
+                    }
                 }
                 Err(e) => self.log.log(
                     Level::Warning,
@@ -514,40 +529,102 @@ impl Daemon {
         }
     }
 
-    fn retry_unresolved(&mut self) {
-        if self.unresolved.is_empty() {
-            return;
-        }
-        let families = if self.args.ipv4 {
+    fn families(&self) -> Families {
+        if self.args.ipv4 {
             Families::V4
         } else if self.args.ipv6 {
             Families::V6
         } else {
             Families::Both
-        };
-        let keys = startup::trusted_keys(&self.config, None);
-        let mut cfg = self.config.clone();
-        let pending: Vec<usize> = self.unresolved.iter().map(|u| u.index).collect();
-        cfg.associations = pending
+        }
+    }
+
+    fn in_use(&self) -> Vec<SocketAddr> {
+        self.engine
+            .snapshot()
+            .sources
             .iter()
-            .filter_map(|&i| self.config.associations.get(i).cloned())
-            .collect();
-        let (sources, failed) = setup::sources(&cfg, &keys, families, &setup::SystemResolver);
-        for s in sources {
+            .map(|s| s.address)
+            .collect()
+    }
+
+    /// Resolve the names that failed before, and replace pool members that have been
+    /// unreachable for a while by other addresses of their pool.
+    fn retry_unresolved(&mut self) {
+        let keys = self
+            .shared
+            .keys
+            .read()
+            .map(|k| k.keys().to_vec())
+            .unwrap_or_default();
+        // Pool members silent for UNREACH_REPLACE polls in a row make room for new ones.
+        let snap = self.engine.snapshot();
+        let mut pools = Vec::new();
+        self.pool_members.retain(|&(id, addr, pool)| {
+            let dead = snap
+                .sources
+                .iter()
+                .any(|s| s.id == id && s.reach == 0 && s.unreach >= UNREACH_REPLACE);
+            if dead {
+                pools.push((id, addr, pool));
+            }
+            !dead
+        });
+        for &(id, addr, pool) in &pools {
+            self.engine.remove_source(id);
+            if let Some(h) = self.readers.remove(&addr) {
+                h.abort();
+            }
+            SOURCE_SOCKETS.with(|m| m.borrow_mut().remove(&addr));
+            self.log.log(
+                Level::Notice,
+                "pool",
+                &format!("pool member {addr} unreachable; looking for a replacement"),
+            );
+            if !self.unresolved.iter().any(|u| u.index == pool) {
+                self.unresolved.push(setup::Unresolved {
+                    index: pool,
+                    name: String::new(),
+                    reason: "replacing an unreachable member".into(),
+                });
+            }
+        }
+        if self.unresolved.is_empty() {
+            return;
+        }
+        let pending: Vec<usize> = self.unresolved.iter().map(|u| u.index).collect();
+        let mut exclude = self.in_use();
+        exclude.extend(pools.iter().map(|&(_, a, _)| a));
+        let (sources, failed) = setup::sources_for(
+            &self.config,
+            &pending,
+            &exclude,
+            &keys,
+            self.families(),
+            &setup::SystemResolver,
+        );
+        // A replacement takes one new address per removed member.
+        let mut budget: HashMap<usize, usize> = HashMap::new();
+        for &(_, _, p) in &pools {
+            *budget.entry(p).or_default() += 1;
+        }
+        for (s, pool) in sources {
+            if let Some(p) = pool {
+                if let Some(b) = budget.get_mut(&p) {
+                    if *b == 0 {
+                        continue;
+                    }
+                    *b -= 1;
+                }
+            }
             self.log.log(
                 Level::Notice,
                 "dns",
-                &format!("resolved a configured name to {}", s.address),
+                &format!("new association {}", s.address),
             );
-            self.add_source(s);
+            self.add_source(s, pool);
         }
-        self.unresolved = failed
-            .into_iter()
-            .map(|mut u| {
-                u.index = pending.get(u.index).copied().unwrap_or(u.index);
-                u
-            })
-            .collect();
+        self.unresolved = failed;
     }
 
     fn handle_control(&mut self, c: ControlDatagram) {
@@ -581,7 +658,7 @@ fn spawn_source_reader(
     server: SocketAddr,
     tx: mpsc::Sender<SourceDatagram>,
     log: Arc<Logger>,
-) {
+) -> Option<tokio::task::AbortHandle> {
     if let Ok(c) = sock.try_clone() {
         SOURCE_SOCKETS.with(|m| m.borrow_mut().insert(server, c));
     }
@@ -591,9 +668,9 @@ fn spawn_source_reader(
             "socket",
             &format!("cannot register socket for {server}"),
         );
-        return;
+        return None;
     };
-    tokio::task::spawn_local(async move {
+    let task = tokio::task::spawn_local(async move {
         let mut buf = [0u8; 1024];
         loop {
             let r = sock
@@ -619,6 +696,7 @@ fn spawn_source_reader(
             }
         }
     });
+    Some(task.abort_handle())
 }
 
 /// Single-threaded mode (`--server-threads 0`): serve mode 3 from the client thread.
