@@ -267,7 +267,7 @@ mod tests {
         );
         let (s, failed) = sources(&c, &[], crate::net::Families::Both, &FakeDns);
         assert_eq!(
-            s.iter().filter(|(_, p)| *p == Some(4)).count(),
+            s.iter().filter(|(_, p)| *p == Some(3)).count(),
             DEFAULT_POOL_MEMBERS
         );
         let s: Vec<SourceConfig> = s.into_iter().map(|(s, _)| s).collect();
