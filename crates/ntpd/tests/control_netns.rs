@@ -162,7 +162,7 @@ fn writevar_signed_with_the_wrong_key_changes_nothing() {
     let before = leap_now();
     assert!(before.contains("leap="), "{before}");
     let wrong = signed_writevar(1, b"wrongsecret");
-    let got = probe(&ns, ns.outer_addr(), d.port, &[wrong.clone()]);
+    let got = probe(&ns, ns.outer_addr(), d.port, std::slice::from_ref(&wrong));
     // Either silence or an error reply (E bit), never a success.
     if let Some(b) = got[0].first.get(1) {
         assert!(
