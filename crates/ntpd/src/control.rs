@@ -67,6 +67,8 @@ const INT_UP: u32 = 0x1;
 const INT_LOOPBACK: u32 = 0x4;
 const INT_BROADCAST: u32 = 0x8;
 const INT_MULTICAST: u32 = 0x10;
+/// `IFS_EXISTS`: an interface listed because it exists (not created or deleted just now).
+const IFS_EXISTS: u8 = 1;
 /// Classic MRU defaults (`mru_mindepth`, `mru_maxage`).
 const MRU_MINDEPTH: u64 = 600;
 const MRU_MAXAGE: i64 = 64;
@@ -566,6 +568,15 @@ impl View<'_, '_> {
         }
     }
 
+    /// Associations whose packets leave from local address `ip`.
+    fn peer_count(&self, ip: IpAddr) -> u64 {
+        self.snap()
+            .sources
+            .iter()
+            .filter(|s| self.local_of(s).is_some_and(|l| l.ip() == ip))
+            .count() as u64
+    }
+
     /// The local clock reports no precision of its own: it reads the system clock.
     fn precision_of(&self, s: &SourceSnapshot) -> i8 {
         if s.local_clock && s.precision == 0 {
@@ -931,12 +942,7 @@ impl ControlData for View<'_, '_> {
                 received: 0,
                 sent: 0,
                 send_failed: 0,
-                peer_count: self
-                    .snap()
-                    .sources
-                    .iter()
-                    .filter(|s| self.local_of(s).is_some_and(|l| l.ip() == i.addr.ip()))
-                    .count() as u64,
+                peer_count: self.peer_count(i.addr.ip()),
                 uptime: self.uptime(),
             })
             .collect()
@@ -1332,10 +1338,10 @@ impl PrivateData for View<'_, '_> {
                     scopeid: 0,
                     ifindex: n + 1,
                     ifnum: n,
-                    peercnt: 0,
+                    peercnt: sat32(self.peer_count(i.addr.ip())),
                     family: if six { 10 } else { 2 },
                     ignore_packets: 0,
-                    action: 0,
+                    action: IFS_EXISTS,
                     ..Default::default()
                 }
             })

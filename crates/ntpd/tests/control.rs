@@ -246,3 +246,69 @@ fn ntpdc_reads_the_restrict_list_from_loopback() {
         "{res:?}"
     );
 }
+
+#[test]
+fn authenticated_listings_work_with_the_control_key_in_single_thread_mode() {
+    // The key file lives outside the daemon's directory, which is created afresh at start.
+    let dir = std::env::temp_dir().join(format!("ntpctl-lo-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys = dir.join("ntp.keys");
+    std::fs::write(&keys, "1 MD5 rightsecret\n").unwrap();
+    let d = Daemon::start_with(
+        "ctl-auth",
+        &format!(
+            "disable ntp\n{LOCAL_CLOCK}{TUTORIAL_RESTRICT}keys {}\ntrustedkey 1\ncontrolkey 1\nrequestkey 1\n",
+            keys.display()
+        ),
+        &["--server-threads", "0"],
+    );
+    let port = d.port.to_string();
+    let auth = ["-c", "keyid 1", "-c", "passwd rightsecret"];
+    let mut args = vec!["--port", port.as_str(), "-n"];
+    args.extend_from_slice(&auth);
+    args.extend_from_slice(&["-c", "ifstats", "-c", "reslist", "127.0.0.1"]);
+    let q = run(&tool("ntpq"), &args, Duration::from_secs(10));
+    assert_eq!(q.code, 0, "{q:?}");
+    let lines: Vec<&str> = q.stdout.lines().collect();
+    let lo = lines
+        .iter()
+        .position(|l| l.split_whitespace().nth(1) == Some("lo"))
+        .unwrap_or_else(|| panic!("no loopback interface in ifstats:\n{}", q.stdout));
+    assert_eq!(
+        lines.get(lo + 1).map(|l| l.trim()),
+        Some(format!("127.0.0.1:{port}").as_str()),
+        "{}",
+        q.stdout
+    );
+    let default = lines
+        .iter()
+        .position(|l| l.trim_end().ends_with(" 0.0.0.0/0"))
+        .unwrap_or_else(|| panic!("no default restriction in reslist:\n{}", q.stdout));
+    assert!(
+        lines
+            .get(default + 1)
+            .is_some_and(|l| l.contains("noquery") && l.contains("limited") && l.contains("kod")),
+        "{}",
+        q.stdout
+    );
+
+    // The same listing over mode 7 needs the request key.
+    let mut args = vec!["--port", port.as_str(), "-n"];
+    args.extend_from_slice(&auth);
+    args.extend_from_slice(&["-c", "ifstats", "127.0.0.1"]);
+    let dc = run(&tool("ntpdc"), &args, Duration::from_secs(10));
+    assert!(
+        dc.stdout
+            .lines()
+            .any(|l| l.contains(" 127.0.0.1 A E ") && l.contains(" lo ")),
+        "{dc:?}"
+    );
+    // Without the key, ntpdc's ifstats is refused.
+    let plain = run(
+        &tool("ntpdc"),
+        &["--port", &port, "-c", "ifstats", "127.0.0.1"],
+        Duration::from_secs(10),
+    );
+    assert!(!plain.stdout.contains(" lo "), "{plain:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
