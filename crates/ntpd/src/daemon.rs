@@ -19,6 +19,7 @@ use tokio::io::Interest;
 use tokio::sync::mpsc;
 
 use crate::cli::{version_line, Args};
+use crate::control::{Control, Inputs};
 use crate::files::{read_drift, write_drift, write_pid, DriftRead};
 use crate::log::{Level, Logger, Sink};
 use crate::net::{self, Families, SocketOptions};
@@ -83,6 +84,13 @@ struct Daemon {
     /// The reader task of each association's socket.
     readers: HashMap<SocketAddr, tokio::task::AbortHandle>,
     control_dropped: u64,
+    /// Mode 6/7 state (responders, event counters, interfaces).
+    control: Control,
+    /// One socket per listening address, for control replies: a reply leaves from the
+    /// address the request was sent to.
+    reply_sockets: HashMap<SocketAddr, UdpSocket>,
+    /// Server worker threads (0: served inline).
+    workers: usize,
 }
 
 /// A reply from an upstream server on an association's own socket.
@@ -284,6 +292,11 @@ fn run(args: Args) -> Result<(), String> {
     }
     let start = Instant::now();
     let engine = Engine::new(engine_cfg, Vec::new(), MonoTime::ZERO);
+    let listen: Vec<SocketAddr> = reply_sockets.keys().copied().collect();
+    let mut nonce_secret = [0u8; 16];
+    nonce_secret[..8].copy_from_slice(&random_seed().to_le_bytes());
+    nonce_secret[8..].copy_from_slice(&random_seed().to_le_bytes());
+    let control = Control::new(&listen, nonce_secret, random_seed());
     let mut d = Daemon {
         args,
         config,
@@ -301,6 +314,9 @@ fn run(args: Args) -> Result<(), String> {
         pool_members: Vec::new(),
         readers: HashMap::new(),
         control_dropped: 0,
+        control,
+        reply_sockets,
+        workers: threads,
     };
     let result = rt.block_on(async move {
         let local = tokio::task::LocalSet::new();
@@ -341,7 +357,8 @@ impl Daemon {
         let addr = cfg.address;
         let local = matches!(cfg.kind, ntp_core::SourceKind::Local { .. });
         let now = self.mono();
-        let id = self.engine.add_source(cfg, now);
+        let id = self.engine.add_source(cfg.clone(), now);
+        self.control.source_added(id, &cfg);
         if !local {
             if let Some(p) = pool {
                 self.pool_members.push((id, addr, p));
@@ -377,6 +394,7 @@ impl Daemon {
         loop {
             self.drain_actions()?;
             self.publish();
+            self.control.observe(&self.engine.snapshot());
             if self.args.quit && self.clock_was_set() {
                 // -q: set the clock once (step or first update), save the drift, and quit.
                 self.save_drift(self.engine.frequency());
@@ -628,6 +646,57 @@ impl Daemon {
     }
 
     fn handle_control(&mut self, c: ControlDatagram) {
+        let first = c.data.first().copied().unwrap_or(0);
+        let mode = first & 7;
+        if mode == 6 || mode == 7 {
+            let now = self.mono().as_secs_f64();
+            // Control queries are MRU rows too (classic monitors every mode); never limited.
+            self.shared
+                .limiter
+                .account(c.from, mode, (first >> 3) & 7, now, false);
+            let snapshot = self.engine.snapshot();
+            let totals = self.totals();
+            let table = Arc::clone(&self.shared.access.read().unwrap_or_else(|e| e.into_inner()));
+            let keys = Arc::clone(&self.shared.keys.read().unwrap_or_else(|e| e.into_inner()));
+            let source_locals = source_local_addrs();
+            let inputs = Inputs {
+                snapshot: &snapshot,
+                now_mono: now,
+                wall: wall_clock(),
+                totals: &totals,
+                table: &table,
+                keys: &keys,
+                mru: self.shared.limiter.mru_entries(),
+                mru_capacity: self.shared.limiter.capacity(),
+                config: &self.config,
+                observe_only: self.observe_only,
+                workers: self.workers,
+                source_locals: &source_locals,
+            };
+            let replies = self.control.handle(&c, &inputs);
+            if replies.is_empty() {
+                return;
+            }
+            let Some(sock) = self.reply_sockets.get(&c.local) else {
+                self.log.log(
+                    Level::Debug,
+                    "control",
+                    &format!("no socket for {} to reply from", c.local),
+                );
+                return;
+            };
+            for r in replies {
+                if let Err(e) = sock.send_to(&r, c.from) {
+                    self.log.log(
+                        Level::Debug,
+                        "control",
+                        &format!("reply to {} failed: {e}", c.from),
+                    );
+                    break;
+                }
+            }
+            return;
+        }
         self.control_dropped += 1;
         self.log.log(
             Level::Debug,
@@ -641,7 +710,6 @@ impl Daemon {
     }
 
     /// Sum of every server worker's counters.
-    #[allow(dead_code)]
     fn totals(&self) -> CounterTotals {
         CounterTotals::sum(&self.counters)
     }
@@ -651,6 +719,16 @@ thread_local! {
     /// The association sockets, by server address (the client side is one thread).
     static SOURCE_SOCKETS: std::cell::RefCell<HashMap<SocketAddr, UdpSocket>> =
         std::cell::RefCell::new(HashMap::new());
+}
+
+/// The local address of each association's socket, by server address.
+fn source_local_addrs() -> HashMap<SocketAddr, SocketAddr> {
+    SOURCE_SOCKETS.with(|m| {
+        m.borrow()
+            .iter()
+            .filter_map(|(server, s)| Some((*server, s.local_addr().ok()?)))
+            .collect()
+    })
 }
 
 fn spawn_source_reader(
