@@ -140,6 +140,43 @@ fn run(args: Args) -> Result<(), String> {
         }
         _ => None,
     };
+    if let Some(lf) = &config.leapfile {
+        let now_ntp = u64::from(wall_clock().seconds());
+        match std::fs::read_to_string(&lf.path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::leapfile::parse(&t).map_err(|e| e.to_string()))
+        {
+            Ok(t) => {
+                let (ofs, _) = t.offset_at(now_ntp);
+                let hash = if t.hash_ok == Some(true) {
+                    "good hash signature"
+                } else {
+                    "no hash signature"
+                };
+                log.log(
+                    Level::Info,
+                    "leapfile",
+                    &format!(
+                        "leapsecond file ('{}'): {hash}, {} entries, TAI offset {ofs}",
+                        lf.path,
+                        t.entries.len()
+                    ),
+                );
+                if t.expired(now_ntp) {
+                    log.log(
+                        Level::Warning,
+                        "leapfile",
+                        &format!("leapsecond file ('{}'): expired, update it", lf.path),
+                    );
+                }
+            }
+            Err(e) => log.log(
+                Level::Warning,
+                "leapfile",
+                &format!("leapsecond file ('{}'): {e}", lf.path),
+            ),
+        }
+    }
     let families = if args.ipv4 {
         Families::V4
     } else if args.ipv6 {

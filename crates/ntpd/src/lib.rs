@@ -11,6 +11,7 @@ pub mod cli;
 pub mod control;
 pub mod daemon;
 pub mod files;
+pub mod leapfile;
 pub mod log;
 pub mod net;
 pub mod privs;
