@@ -190,7 +190,8 @@ mod iers_file {
         assert_eq!(t.hash_ok, Some(true));
         assert!(t.entries.len() >= 27);
         assert_eq!(t.entries.last().map(|e| e.1), Some(37));
-        let tampered = text.replacen("\t37\t", "\t38\t", 1);
+        let tampered = text.replacen("3692217600      37", "3692217600      38", 1);
+        assert_ne!(tampered, text);
         assert!(super::parse(&tampered).is_err());
     }
 }
