@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod clockcheck;
 mod setup;
 mod tidy;
 
@@ -19,6 +20,7 @@ commands:
   ci [--no-test]                 fmt check, clippy -D warnings, tests, doc build, tidy
   fuzz <TARGET|all> [--seconds N] run cargo-fuzz target(s) for N seconds each (default 60)
   fuzz-list                      list the fuzz targets
+  clock record|verify FILE       prove a run left the host clock alone (record before, verify after)
   tidy                           repository rules (docs/ARCHITECTURE.md names every crate)
 ";
 
@@ -27,6 +29,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(args.iter().any(|a| a == "--no-test")),
         Some("setup") => setup::run(&root()),
+        Some("clock") => match (args.get(1).map(String::as_str), args.get(2)) {
+            (Some("record"), Some(p)) => clockcheck::record(p),
+            (Some("verify"), Some(p)) => clockcheck::verify(p),
+            _ => Err(USAGE.to_owned()),
+        },
         Some("test") => setup::run(&root()).and_then(|()| {
             run(
                 "cargo test",

@@ -162,6 +162,9 @@ pub struct EngineConfig {
     pub allow_large_first_step: bool,
     /// `-x`/`tinker step 0` style: never step, always slew.
     pub never_step: bool,
+    /// `disable ntp`: measure, select and report, but never touch the clock (no clock
+    /// actions at all, and no correction is assumed to have been applied).
+    pub observe_only: bool,
     /// The frequency read from the drift file, ppm (None when there is no drift file).
     pub initial_frequency: Option<f64>,
     /// How often the drift value may be saved, seconds (default 3600).
@@ -183,6 +186,7 @@ impl Default for EngineConfig {
             tinker: TinkerConfig::default(),
             allow_large_first_step: false,
             never_step: false,
+            observe_only: false,
             initial_frequency: None,
             drift_save_interval: 3600.0,
             drift_save_threshold: 0.1,

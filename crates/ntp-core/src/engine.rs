@@ -284,6 +284,7 @@ pub struct Engine {
     first_adjust_done: bool,
     spike_since: Option<MonoTime>,
     panicked: bool,
+    runtime_stepped: f64,
     last_update: Option<MonoTime>,
     sys_poll: i8,
     poll_score: i32,
@@ -341,7 +342,8 @@ impl Engine {
             start: now,
             q_base: 0.0,
             q_time: now.as_secs_f64(),
-            freq_cmd: f0,
+            // Observing only, nothing is applied: the clock runs on its own frequency.
+            freq_cmd: if cfg.observe_only { 0.0 } else { f0 },
             f_est: f0,
             freq_prior: if cfg.initial_frequency.is_some() {
                 FREQ_PRIOR_FSET
@@ -353,6 +355,7 @@ impl Engine {
             first_adjust_done: false,
             spike_since: None,
             panicked: false,
+            runtime_stepped: 0.0,
             last_update: None,
             sys_poll: 6,
             poll_score: 0,
@@ -376,8 +379,10 @@ impl Engine {
             cfg,
         };
         e.sys_poll = sources.iter().map(|s| s.minpoll.log2()).min().unwrap_or(6);
-        e.actions
-            .push_back(Action::Clock(ClockAction::SetFrequency(f0)));
+        if !e.cfg.observe_only {
+            e.actions
+                .push_back(Action::Clock(ClockAction::SetFrequency(f0)));
+        }
         e.publish_status();
         for s in sources {
             e.add_source(s, now);
@@ -415,6 +420,9 @@ impl Engine {
     }
 
     fn set_freq(&mut self, now: f64, ppm: f64) {
+        if self.cfg.observe_only {
+            return;
+        }
         let lim = self.cfg.tinker.max_frequency;
         let ppm = ppm.clamp(-lim, lim);
         self.q_base = self.q_at(now);
@@ -1074,7 +1082,8 @@ impl Engine {
         } else {
             tk.step
         };
-        if theta.abs() > step_limit {
+        // Observing only: no step, no spike wait, no panic; the offset is reported as measured.
+        if theta.abs() > step_limit && !self.cfg.observe_only {
             if !self.first_adjust_done {
                 // First adjustment: step at once; -g lets it exceed the panic threshold.
                 if theta.abs() > panic_limit && !self.cfg.allow_large_first_step {
@@ -1089,14 +1098,19 @@ impl Engine {
                 self.state = DisciplineState::Spike;
                 return;
             }
-            if theta.abs() > panic_limit {
+            // Run-time steps also draw on a budget (the panic threshold in total), so that
+            // repeated steps just under the threshold cannot walk the clock away.
+            if theta.abs() > panic_limit || self.runtime_stepped + theta.abs() > panic_limit {
                 self.refuse(theta);
             } else {
+                self.runtime_stepped += theta.abs();
                 self.step(now, theta);
             }
             return;
         }
-        if theta.abs() > panic_limit && (self.first_adjust_done || !self.cfg.allow_large_first_step)
+        if theta.abs() > panic_limit
+            && !self.cfg.observe_only
+            && (self.first_adjust_done || !self.cfg.allow_large_first_step)
         {
             self.refuse(theta);
             return;
@@ -1212,7 +1226,7 @@ impl Engine {
         let changed = self
             .status
             .is_none_or(|s| s.leap != st.leap || s.synchronized != st.synchronized);
-        if changed || self.updates % 16 == 0 {
+        if (changed || self.updates % 16 == 0) && !self.cfg.observe_only {
             self.status = Some(st);
             self.actions
                 .push_back(Action::Clock(ClockAction::SetStatus(st)));
@@ -1248,6 +1262,7 @@ impl Engine {
             root_dispersion: self.root_disp,
             refid: self.refid,
             reftime: self.reftime,
+            last_update: self.last_update,
             sys_peer: self.sys_peer.map(SourceId),
             offset: self.offset,
             frequency: self.f_est,

@@ -639,3 +639,101 @@ fn transmitted_timestamp_replaces_t1() {
     let s = &h.e.snapshot().sources[0];
     assert!((s.delay - 0.0014).abs() < 2e-5, "{}", s.delay);
 }
+
+#[test]
+fn burst_sends_eight_requests_per_poll_while_reachable() {
+    let mut s = SourceConfig::server(addr(1));
+    s.burst = true;
+    let mut h = Harness::new(EngineConfig::default(), vec![s], 0.0);
+    // First poll: unreachable, a single request (burst needs reachability).
+    let (_, to, req) = h.next_request();
+    let r = h.response(&req);
+    h.deliver(to, &r).unwrap();
+    let mut times = Vec::new();
+    for _ in 0..9 {
+        let (_, to, req) = h.next_request();
+        times.push(h.now);
+        let r = h.response(&req);
+        let _ = h.deliver(to, &r);
+    }
+    for w in times.windows(2).take(7) {
+        assert!((w[1] - w[0] - 2.0).abs() < 0.01, "{times:?}");
+    }
+    assert!(
+        times[8] - times[7] > 50.0,
+        "eight then the poll interval: {times:?}"
+    );
+}
+
+#[test]
+fn sources_can_be_added_and_removed_at_run_time() {
+    let mut h = Harness::new(EngineConfig::default(), vec![], 0.0);
+    assert_eq!(h.e.snapshot().sources.len(), 0);
+    let id =
+        h.e.add_source(SourceConfig::server(addr(4)), MonoTime::ZERO);
+    let (sid, to, _) = h.next_request();
+    assert_eq!((sid, to), (id, addr(4)));
+    h.e.remove_source(id);
+    assert!(h.e.snapshot().sources.is_empty());
+    let r = NtpHeader {
+        mode: Mode::Server,
+        ..NtpHeader::default()
+    };
+    assert_eq!(
+        h.deliver(addr(4), &r),
+        Err(PacketError::UnknownSource(addr(4)))
+    );
+}
+
+#[test]
+fn repeated_runtime_steps_exhaust_the_step_budget() {
+    let mut h = Harness::new(EngineConfig::default(), one_server(false), 0.0);
+    h.exchange(6);
+    assert_eq!(h.e.system_snapshot().stratum, 2, "synchronised first");
+    let mut outcome = Vec::new();
+    for _ in 0..2 {
+        h.offset = -600.0;
+        let start = h.now;
+        while h.now - start < 1500.0 {
+            h.exchange(1);
+            let acts = h.drain();
+            if acts.iter().any(|a| matches!(a, Action::Panic { .. })) {
+                outcome.push("panic");
+                break;
+            }
+            if clock_actions(&acts)
+                .iter()
+                .any(|c| matches!(c, ClockAction::Step(_)))
+            {
+                outcome.push("step");
+                break;
+            }
+        }
+        h.exchange(6); // resynchronise
+    }
+    // 600 s fits under the 1000 s panic threshold once, not twice.
+    assert_eq!(outcome, vec!["step", "panic"]);
+}
+
+#[test]
+fn observe_only_never_touches_the_clock_but_selects_and_reports() {
+    let cfg = EngineConfig {
+        observe_only: true,
+        initial_frequency: Some(12.0),
+        ..EngineConfig::default()
+    };
+    // 5 s off: a normal engine would step (see large_first_offset_is_stepped_at_once).
+    let mut h = Harness::new(cfg, one_server(true), -5.0);
+    h.exchange(8);
+    let actions = h.drain();
+    assert!(clock_actions(&actions).is_empty(), "{actions:?}");
+    let s = h.e.system_snapshot();
+    assert_eq!(s.steps, 0);
+    assert_eq!(s.stratum, 2, "synchronised to the stratum 1 server");
+    assert_eq!(s.leap, LeapIndicator::NoWarning);
+    assert!(
+        (s.offset - 5.0).abs() < 1e-3,
+        "reports the measured offset: {}",
+        s.offset
+    );
+}

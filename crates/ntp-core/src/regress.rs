@@ -165,21 +165,26 @@ impl Regression {
         inside.min(n.saturating_sub(MIN_FIT))
     }
 
-    /// Fit over the samples from index `start` with the time origin at `t0`.
+    /// Fit over the samples from index `start` with the time origin at `t0`. Works on
+    /// stack arrays: it runs for every candidate span on every sample.
     fn fit(&self, start: usize, t0: f64, p: &RegressParams) -> Option<Fit> {
-        let win: Vec<&RawSample> = self.samples.iter().skip(start).collect();
-        if win.is_empty() {
+        let n = self.samples.len();
+        if start >= n {
             return None;
         }
-        let (min_delay, mean_excess) = delay_stats(&win);
+        let (min_delay, mean_excess) = delay_stats(self.samples.range(start..));
         let floor = (p.floor_fraction * mean_excess).powi(2) + p.min_sd * p.min_sd;
-        let xs: Vec<f64> = win.iter().map(|s| s.time - t0).collect();
-        let ys: Vec<f64> = win.iter().map(|s| s.raw).collect();
-        let ws: Vec<f64> = win
-            .iter()
-            .map(|s| 1.0 / ((s.delay - min_delay).powi(2) / 12.0 + floor))
-            .collect();
-        wls(&xs, &ys, &ws)
+        let mut xs = [0.0; MAX_SAMPLES];
+        let mut ys = [0.0; MAX_SAMPLES];
+        let mut ws = [0.0; MAX_SAMPLES];
+        let mut k = 0;
+        for (j, s) in self.samples.range(start..).take(MAX_SAMPLES).enumerate() {
+            xs[j] = s.time - t0;
+            ys[j] = s.raw;
+            ws[j] = 1.0 / ((s.delay - min_delay).powi(2) / 12.0 + floor);
+            k = j + 1;
+        }
+        wls(&xs[..k], &ys[..k], &ws[..k])
     }
 
     /// Add a sample (scoring the candidate spans on it first), keeping the newest
@@ -187,8 +192,7 @@ impl Regression {
     pub fn push(&mut self, s: RawSample, p: &RegressParams) {
         if let (true, Some(last)) = (self.samples.len() >= 2, self.samples.back()) {
             let dt = (s.time - last.time).max(0.0);
-            let win: Vec<&RawSample> = self.samples.iter().collect();
-            let (min_delay, mean_excess) = delay_stats(&win);
+            let (min_delay, mean_excess) = delay_stats(self.samples.iter());
             let floor = (p.floor_fraction * mean_excess).powi(2) + p.min_sd * p.min_sd;
             let excess = (s.delay - min_delay).max(0.0);
             let w = 1.0 / (excess * excess / 12.0 + floor);
@@ -249,10 +253,15 @@ impl Regression {
     }
 }
 
-fn delay_stats(win: &[&RawSample]) -> (f64, f64) {
-    let min_delay = win.iter().map(|s| s.delay).fold(f64::INFINITY, f64::min);
-    let mean_excess = win.iter().map(|s| s.delay - min_delay).sum::<f64>() / win.len() as f64;
-    (min_delay, mean_excess)
+/// Minimum delay and mean excess over it.
+fn delay_stats<'a>(win: impl Iterator<Item = &'a RawSample> + Clone) -> (f64, f64) {
+    let (mut min_delay, mut count) = (f64::INFINITY, 0usize);
+    for s in win.clone() {
+        min_delay = min_delay.min(s.delay);
+        count += 1;
+    }
+    let total: f64 = win.map(|s| s.delay - min_delay).sum();
+    (min_delay, total / count.max(1) as f64)
 }
 
 #[cfg(test)]

@@ -212,3 +212,37 @@ mod tests {
         assert!((off - 0.0005).abs() < 1e-12);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Truechimers clustered near zero always survive and distant falsetickers never
+        /// do, as long as the truechimers are a strict majority.
+        #[test]
+        fn majority_of_truechimers_always_wins(
+            good in proptest::collection::vec((-0.001f64..0.001, 0.002f64..0.05), 3..8),
+            bad in proptest::collection::vec((1.0f64..100.0, 0.002f64..0.05, any::<bool>()), 0..3),
+        ) {
+            prop_assume!(bad.len() < good.len());
+            let mut c: Vec<Candidate> = good
+                .iter()
+                .enumerate()
+                .map(|(i, &(o, d))| Candidate { index: i, offset: o, distance: d, jitter: 1e-4, stratum: 2, truechimer: false })
+                .collect();
+            for (k, &(o, d, neg)) in bad.iter().enumerate() {
+                // Falsetickers far apart from each other too (no coalition).
+                let o = if neg { -o } else { o } * (k as f64 + 1.0);
+                c.push(Candidate { index: 100 + k, offset: o, distance: d, jitter: 1e-4, stratum: 2, truechimer: false });
+            }
+            let i = intersect(&c).expect("a majority exists");
+            prop_assert_eq!(&i.truechimers, &(0..good.len()).collect::<Vec<_>>());
+            let keep = cluster(&c, &i.truechimers, 3);
+            prop_assert!(!keep.is_empty());
+            let (off, _) = combine(&c, &keep);
+            prop_assert!(off.abs() <= 0.001);
+        }
+    }
+}

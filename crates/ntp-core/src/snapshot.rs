@@ -109,6 +109,9 @@ pub struct SystemSnapshot {
     pub refid: RefId,
     /// When the clock was last updated (clock reading).
     pub reftime: NtpTimestamp,
+    /// When the clock was last updated (monotonic), for aging the root dispersion at PHI
+    /// when answering clients: `root_dispersion + 15e-6 * (now - last_update)`.
+    pub last_update: Option<crate::mono::MonoTime>,
     /// The system peer.
     pub sys_peer: Option<SourceId>,
     /// Last combined offset, seconds.

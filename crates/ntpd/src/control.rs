@@ -113,6 +113,8 @@ struct SourceTrack {
 #[derive(Debug, Clone, Copy, Default)]
 struct SourceInfo {
     keyid: u32,
+    /// From a `pool` line: preemptible, so not `conf` in the status word (classic).
+    pool: bool,
 }
 
 /// One address the daemon listens on.
@@ -212,8 +214,8 @@ impl Control {
         }
     }
 
-    /// Record a new association (its mobilize event and its key).
-    pub fn source_added(&mut self, id: SourceId, cfg: &SourceConfig) {
+    /// Record a new association (its mobilize event, its key, whether a `pool` line made it).
+    pub fn source_added(&mut self, id: SourceId, cfg: &SourceConfig, pool: bool) {
         let mut track = SourceTrack::default();
         track.events.record(PEVNT_MOBIL);
         self.sources.insert(id, track);
@@ -221,6 +223,7 @@ impl Control {
             id,
             SourceInfo {
                 keyid: cfg.key.as_ref().map_or(0, |k| k.id),
+                pool,
             },
         );
     }
@@ -535,6 +538,10 @@ impl View<'_, '_> {
         self.info.get(&id).map_or(0, |i| i.keyid)
     }
 
+    fn configured(&self, id: SourceId) -> bool {
+        !self.info.get(&id).is_some_and(|i| i.pool)
+    }
+
     fn local_of(&self, s: &SourceSnapshot) -> Option<SocketAddr> {
         if s.local_clock {
             return Some(SocketAddr::from(([127, 0, 0, 1], 123)));
@@ -593,7 +600,7 @@ impl View<'_, '_> {
             .map(|t| t.events)
             .unwrap_or_default();
         PeerStatus {
-            configured: true,
+            configured: self.configured(s.id),
             auth_enabled: self.keyid(s.id) != 0,
             authentic: s.authenticated,
             reachable: s.reach != 0,
@@ -701,7 +708,11 @@ impl View<'_, '_> {
     }
 
     fn peer_flags(&self, s: &SourceSnapshot) -> u16 {
-        let mut f = peer_flags::CONFIG;
+        let mut f = if self.configured(s.id) {
+            peer_flags::CONFIG
+        } else {
+            0
+        };
         if s.select == SelectStatus::SystemPeer {
             f |= peer_flags::SYSPEER;
         }
@@ -832,7 +843,7 @@ impl ControlData for View<'_, '_> {
             assoc_id: assoc,
             status: self.peer_status(s),
             refclock: s.local_clock,
-            configured: true,
+            configured: self.configured(s.id),
             authentic: s.authenticated,
             srcadr: s.address,
             srchost: None,

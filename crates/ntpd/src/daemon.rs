@@ -30,6 +30,9 @@ use crate::server::{
 use crate::setup;
 use crate::startup::{self, FsLoader};
 
+/// Polls without an answer after which a pool member is replaced (classic: 10, `NTP_UNREACH`).
+const UNREACH_REPLACE: u32 = 10;
+
 /// Run ntpd with a full command line; returns the process exit status.
 pub fn main_with_args<I, T>(argv: I) -> i32
 where
@@ -72,11 +75,14 @@ struct Daemon {
     observe_only: bool,
     clock: Option<ntp_clock::KernelClock>,
     drift_path: Option<PathBuf>,
-    stats_dir: Option<PathBuf>,
-    stats_enabled: Vec<ConfStats>,
+    stats: Option<crate::stats::StatsWriter>,
     start: Instant,
     unresolved: Vec<setup::Unresolved>,
     source_tx: mpsc::Sender<SourceDatagram>,
+    /// Associations that came from a `pool` line: (engine id, address, line index).
+    pool_members: Vec<(SourceId, SocketAddr, usize)>,
+    /// The reader task of each association's socket.
+    readers: HashMap<SocketAddr, tokio::task::AbortHandle>,
     control_dropped: u64,
     /// Mode 6/7 state (responders, event counters, interfaces).
     control: Control,
@@ -175,6 +181,22 @@ fn run(args: Args) -> Result<(), String> {
     let mut reply_sockets = HashMap::new();
     for ip in &addrs {
         let sa = SocketAddr::new(*ip, args.port);
+        // Another daemon may hold this address, possibly with SO_REUSEPORT itself, which our
+        // REUSEPORT sockets would silently join (splitting its traffic with ours). A plain
+        // bind first tells: it fails whenever anyone else is bound there.
+        let probe = SocketOptions {
+            reuse_port: false,
+            timestamps: false,
+            nonblocking: true,
+        };
+        if let Err(e) = net::udp_socket(sa, probe) {
+            log.log(
+                Level::Warning,
+                "bind",
+                &format!("cannot listen on {sa}: {e}"),
+            );
+            continue;
+        }
         for (w, list) in per_worker.iter_mut().enumerate() {
             let opts = SocketOptions {
                 reuse_port: true,
@@ -208,7 +230,14 @@ fn run(args: Args) -> Result<(), String> {
         log.log(Level::Info, "bind", &format!("Listen normally on {sa}"));
     }
     if let Some((user, group)) = args.user_group() {
-        crate::privs::drop_to(&user, group.as_deref()).map_err(|e| format!("-u {user}: {e}"))?;
+        let keep = crate::privs::kept_capabilities(args.port < 1024);
+        crate::privs::drop_to(&user, group.as_deref(), &keep)
+            .map_err(|e| format!("-u {user}: {e}"))?;
+        log.log(
+            Level::Info,
+            "privs",
+            &format!("running as {user}, keeping CAP_SYS_TIME"),
+        );
     } else if args.require_drop && nix::unistd::geteuid().is_root() {
         return Err("refusing to run as root without -u (--require-drop)".into());
     }
@@ -222,10 +251,19 @@ fn run(args: Args) -> Result<(), String> {
         );
         None
     } else {
-        Some(ntp_clock::KernelClock::new())
+        let mut k = ntp_clock::KernelClock::new();
+        // The engine disciplines the clock itself (frequency and steps); a kernel PLL left
+        // on by another daemon would fight it.
+        if let Err(e) = k.set_kernel_pll(false) {
+            log.log(
+                Level::Warning,
+                "clock",
+                &format!("cannot turn the kernel PLL off: {e}"),
+            );
+        }
+        Some(k)
     };
-    let stats_dir = config.statsdir.as_ref().map(PathBuf::from);
-    let stats_enabled = config.statistics.clone();
+    let stats = crate::stats::StatsWriter::from_config(&config, wall_clock().to_unix().0);
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -269,11 +307,12 @@ fn run(args: Args) -> Result<(), String> {
         observe_only,
         clock,
         drift_path,
-        stats_dir,
-        stats_enabled,
+        stats,
         start,
         unresolved,
         source_tx,
+        pool_members: Vec::new(),
+        readers: HashMap::new(),
         control_dropped: 0,
         control,
         reply_sockets,
@@ -283,8 +322,8 @@ fn run(args: Args) -> Result<(), String> {
         let local = tokio::task::LocalSet::new();
         local
             .run_until(async move {
-                for s in sources {
-                    d.add_source(s);
+                for (s, pool) in sources {
+                    d.add_source(s, pool);
                 }
                 if !main_thread_sockets.is_empty() {
                     let c = Arc::new(WorkerCounters::default());
@@ -314,16 +353,22 @@ impl Daemon {
         MonoTime::from_secs_f64(self.start.elapsed().as_secs_f64())
     }
 
-    fn add_source(&mut self, cfg: ntp_core::SourceConfig) -> SourceId {
+    fn add_source(&mut self, cfg: ntp_core::SourceConfig, pool: Option<usize>) -> SourceId {
         let addr = cfg.address;
         let local = matches!(cfg.kind, ntp_core::SourceKind::Local { .. });
         let now = self.mono();
         let id = self.engine.add_source(cfg.clone(), now);
-        self.control.source_added(id, &cfg);
+        self.control.source_added(id, &cfg, pool.is_some());
         if !local {
+            if let Some(p) = pool {
+                self.pool_members.push((id, addr, p));
+            }
             match net::client_socket(addr) {
                 Ok(s) => {
-                    spawn_source_reader(s, addr, self.source_tx.clone(), Arc::clone(&self.log))
+                    let tx = self.source_tx.clone();
+                    if let Some(h) = spawn_source_reader(s, addr, tx, Arc::clone(&self.log)) {
+                        self.readers.insert(addr, h);
+                    }
                 }
                 Err(e) => self.log.log(
                     Level::Warning,
@@ -350,6 +395,18 @@ impl Daemon {
             self.drain_actions()?;
             self.publish();
             self.control.observe(&self.engine.snapshot());
+            if self.args.quit && self.clock_was_set() {
+                // -q: set the clock once (step or first update), save the drift, and quit.
+                self.save_drift(self.engine.frequency());
+                let s = self.engine.system_snapshot();
+                self.log.log(
+                    Level::Notice,
+                    "quit",
+                    &format!("ntpd: time set {:+.6}s", s.offset),
+                );
+                println!("ntpd: time set {:+.6}s", s.offset);
+                return Ok(());
+            }
             let deadline = self
                 .engine
                 .poll_timeout()
@@ -377,6 +434,13 @@ impl Daemon {
                 _ = int.recv() => return self.shutdown("SIGINT"),
             }
         }
+    }
+
+    /// True once the engine has made its first clock update from a real source (a step or a
+    /// discipline update), which is when classic `ntpd -q` exits.
+    fn clock_was_set(&self) -> bool {
+        let s = self.engine.system_snapshot();
+        s.steps > 0 || (s.updates > 0 && s.stratum < 16)
     }
 
     fn shutdown(&mut self, why: &str) -> Result<(), String> {
@@ -450,24 +514,14 @@ impl Daemon {
         }
     }
 
-    fn write_stats(&self, kind: StatsKind, line: &str) {
-        let (want, name) = match kind {
-            StatsKind::Loop => (ConfStats::Loopstats, "loopstats"),
-            StatsKind::Peer => (ConfStats::Peerstats, "peerstats"),
+    fn write_stats(&mut self, kind: StatsKind, line: &str) {
+        let kind = match kind {
+            StatsKind::Loop => ConfStats::Loopstats,
+            StatsKind::Peer => ConfStats::Peerstats,
         };
-        if !self.stats_enabled.contains(&want) {
-            return;
-        }
-        let Some(dir) = &self.stats_dir else { return };
-        let path = dir.join(name);
-        let r = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
-        if let Err(e) = r {
-            self.log
-                .log(Level::Warning, "stats", &format!("{}: {e}", path.display()));
+        let Some(w) = self.stats.as_mut() else { return };
+        if let Err(e) = w.write(kind, line, wall_clock().to_unix().0) {
+            self.log.log(Level::Warning, "stats", &e.to_string());
         }
     }
 
@@ -493,40 +547,102 @@ impl Daemon {
         }
     }
 
-    fn retry_unresolved(&mut self) {
-        if self.unresolved.is_empty() {
-            return;
-        }
-        let families = if self.args.ipv4 {
+    fn families(&self) -> Families {
+        if self.args.ipv4 {
             Families::V4
         } else if self.args.ipv6 {
             Families::V6
         } else {
             Families::Both
-        };
-        let keys = startup::trusted_keys(&self.config, None);
-        let mut cfg = self.config.clone();
-        let pending: Vec<usize> = self.unresolved.iter().map(|u| u.index).collect();
-        cfg.associations = pending
+        }
+    }
+
+    fn in_use(&self) -> Vec<SocketAddr> {
+        self.engine
+            .snapshot()
+            .sources
             .iter()
-            .filter_map(|&i| self.config.associations.get(i).cloned())
-            .collect();
-        let (sources, failed) = setup::sources(&cfg, &keys, families, &setup::SystemResolver);
-        for s in sources {
+            .map(|s| s.address)
+            .collect()
+    }
+
+    /// Resolve the names that failed before, and replace pool members that have been
+    /// unreachable for a while by other addresses of their pool.
+    fn retry_unresolved(&mut self) {
+        let keys = self
+            .shared
+            .keys
+            .read()
+            .map(|k| k.keys().to_vec())
+            .unwrap_or_default();
+        // Pool members silent for UNREACH_REPLACE polls in a row make room for new ones.
+        let snap = self.engine.snapshot();
+        let mut pools = Vec::new();
+        self.pool_members.retain(|&(id, addr, pool)| {
+            let dead = snap
+                .sources
+                .iter()
+                .any(|s| s.id == id && s.reach == 0 && s.unreach >= UNREACH_REPLACE);
+            if dead {
+                pools.push((id, addr, pool));
+            }
+            !dead
+        });
+        for &(id, addr, pool) in &pools {
+            self.engine.remove_source(id);
+            if let Some(h) = self.readers.remove(&addr) {
+                h.abort();
+            }
+            SOURCE_SOCKETS.with(|m| m.borrow_mut().remove(&addr));
+            self.log.log(
+                Level::Notice,
+                "pool",
+                &format!("pool member {addr} unreachable; looking for a replacement"),
+            );
+            if !self.unresolved.iter().any(|u| u.index == pool) {
+                self.unresolved.push(setup::Unresolved {
+                    index: pool,
+                    name: String::new(),
+                    reason: "replacing an unreachable member".into(),
+                });
+            }
+        }
+        if self.unresolved.is_empty() {
+            return;
+        }
+        let pending: Vec<usize> = self.unresolved.iter().map(|u| u.index).collect();
+        let mut exclude = self.in_use();
+        exclude.extend(pools.iter().map(|&(_, a, _)| a));
+        let (sources, failed) = setup::sources_for(
+            &self.config,
+            &pending,
+            &exclude,
+            &keys,
+            self.families(),
+            &setup::SystemResolver,
+        );
+        // A replacement takes one new address per removed member.
+        let mut budget: HashMap<usize, usize> = HashMap::new();
+        for &(_, _, p) in &pools {
+            *budget.entry(p).or_default() += 1;
+        }
+        for (s, pool) in sources {
+            if let Some(p) = pool {
+                if let Some(b) = budget.get_mut(&p) {
+                    if *b == 0 {
+                        continue;
+                    }
+                    *b -= 1;
+                }
+            }
             self.log.log(
                 Level::Notice,
                 "dns",
-                &format!("resolved a configured name to {}", s.address),
+                &format!("new association {}", s.address),
             );
-            self.add_source(s);
+            self.add_source(s, pool);
         }
-        self.unresolved = failed
-            .into_iter()
-            .map(|mut u| {
-                u.index = pending.get(u.index).copied().unwrap_or(u.index);
-                u
-            })
-            .collect();
+        self.unresolved = failed;
     }
 
     fn handle_control(&mut self, c: ControlDatagram) {
@@ -620,7 +736,7 @@ fn spawn_source_reader(
     server: SocketAddr,
     tx: mpsc::Sender<SourceDatagram>,
     log: Arc<Logger>,
-) {
+) -> Option<tokio::task::AbortHandle> {
     if let Ok(c) = sock.try_clone() {
         SOURCE_SOCKETS.with(|m| m.borrow_mut().insert(server, c));
     }
@@ -630,9 +746,9 @@ fn spawn_source_reader(
             "socket",
             &format!("cannot register socket for {server}"),
         );
-        return;
+        return None;
     };
-    tokio::task::spawn_local(async move {
+    let task = tokio::task::spawn_local(async move {
         let mut buf = [0u8; 1024];
         loop {
             let r = sock
@@ -658,6 +774,7 @@ fn spawn_source_reader(
             }
         }
     });
+    Some(task.abort_handle())
 }
 
 /// Single-threaded mode (`--server-threads 0`): serve mode 3 from the client thread.

@@ -3,7 +3,8 @@
 //!
 //! Module map: `cli` (classic command line), `control` (mode 6/7 data for ntpq and ntpdc), `files` (drift and pid files, atomic writes),
 //! `log` (classic log lines, rate-limited), `net` (sockets), `server` (the worker hot path),
-//! `startup` (configuration and keys from the filesystem).
+//! `startup` (configuration and keys from the filesystem), `setup` (configuration to engine),
+//! `stats` (statistics files with filegen rotation), `daemon` (the runtime), `privs`.
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -16,3 +17,4 @@ pub mod privs;
 pub mod server;
 pub mod setup;
 pub mod startup;
+pub mod stats;

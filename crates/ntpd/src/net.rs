@@ -107,7 +107,9 @@ pub fn udp_socket(addr: SocketAddr, opts: SocketOptions) -> std::io::Result<UdpS
     if addr.is_ipv6() {
         setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
     }
-    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    // No SO_REUSEADDR: with it, Linux lets a UDP socket share an address another daemon
+    // already holds, and the two would steal each other's packets. SO_REUSEPORT only groups
+    // sockets that all ask for it (our own workers, same user).
     if opts.reuse_port {
         setsockopt(&fd, sockopt::ReusePort, &true)?;
     }

@@ -34,24 +34,36 @@ fn init_script_starts_reports_status_and_stops_the_daemon() {
     let env = vec![
         ("DAEMON", env!("CARGO_BIN_EXE_ntpd").to_string()),
         ("PIDFILE", pidfile.display().to_string()),
-        ("NTPD_OPTS", format!("-c {} --port {port} -4", conf.display())),
+        (
+            "NTPD_OPTS",
+            format!("-c {} --port {port} -4", conf.display()),
+        ),
         ("NTPD_NO_DEFAULTS", "1".to_string()),
     ];
     assert_eq!(init("status", &env).0, 3, "not running yet");
     let (code, out) = init("start", &env);
     assert_eq!(code, 0, "{out}");
     // Detached: the pid file names a live process that answers NTP.
-    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
-    wait_for("the detached daemon answering", Duration::from_secs(10), || {
-        query_from("127.0.0.1", port, Duration::from_millis(300)).is_some()
-    });
+    wait_for(
+        "the detached daemon answering",
+        Duration::from_secs(10),
+        || query_from("127.0.0.1", port, Duration::from_millis(300)).is_some(),
+    );
     let (code, out) = init("status", &env);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("running (pid {pid})")), "{out}");
     let (code, out) = init("stop", &env);
     assert_eq!(code, 0, "{out}");
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "still running");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "still running"
+    );
     assert!(query_from("127.0.0.1", port, Duration::from_millis(300)).is_none());
     assert_eq!(init("status", &env).0, 3);
     let _ = std::fs::remove_dir_all(&dir);

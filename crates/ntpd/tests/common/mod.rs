@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -252,4 +252,69 @@ pub fn query_addr(server: SocketAddr, timeout: Duration) -> Option<NtpHeader> {
     let mut buf = [0u8; 512];
     let (n, _) = s.recv_from(&mut buf).ok()?;
     NtpHeader::decode(&buf[..n]).ok()
+}
+
+/// A network namespace, deleted on drop.
+pub struct Netns(pub String);
+
+impl Netns {
+    /// A new namespace with loopback up and 127.0.0.2 added to it.
+    pub fn new(tag: &str) -> Netns {
+        let name = format!("ntprs-{tag}-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap();
+        assert!(ok.success(), "ip netns add (needs root)");
+        let ok = Command::new("ip")
+            .args(["-n", &name, "link", "set", "lo", "up"])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let ok = Command::new("ip")
+            .args(["-n", &name, "addr", "add", "127.0.0.2/8", "dev", "lo"])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        Netns(name)
+    }
+
+    /// A command run inside the namespace.
+    pub fn cmd(&self, program: &Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0]).arg(program);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A child process killed on drop.
+pub struct Killed(pub Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A binary of the workspace next to ntpd's (built on demand when this test runs alone).
+pub fn sibling_binary(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_ntpd")).with_file_name(name);
+    if !p.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let ok = Command::new(cargo)
+            .args(["build", "-p", name])
+            .current_dir(workspace_root())
+            .status()
+            .expect("cargo build");
+        assert!(ok.success(), "cargo build -p {name}");
+    }
+    assert!(p.exists(), "{} missing", p.display());
+    p
 }
