@@ -62,6 +62,7 @@ const EVNT_FREQ: u8 = 4;
 const EVNT_SYNC: u8 = 5;
 const EVNT_SYSRESTART: u8 = 6;
 const EVNT_SYSFAULT: u8 = 7;
+const EVNT_NOPEER: u8 = 8;
 /// Classic `INT_*` interface flags.
 const INT_UP: u32 = 0x1;
 const INT_LOOPBACK: u32 = 0x4;
@@ -262,6 +263,9 @@ impl Control {
                 t.events.record(PEVNT_NEWPEER);
             }
             t.system_peer = sp;
+        }
+        if self.last_sys_peer.is_some() && sys.sys_peer.is_none() {
+            self.sys_events.record(EVNT_NOPEER);
         }
         self.last_sys_peer = sys.sys_peer;
     }
@@ -1439,6 +1443,93 @@ mod tests {
         }
         assert_eq!(e.count, 15);
         assert_eq!(e.last, PEVNT_REACH);
+    }
+
+    /// A real engine snapshot with one local clock source.
+    fn snapshot() -> (Snapshot, SourceConfig) {
+        let cfg = SourceConfig::local(10, ntp_wire::RefId::LOCL);
+        let e = ntp_core::Engine::new(
+            ntp_core::EngineConfig::default(),
+            vec![cfg.clone()],
+            ntp_core::MonoTime::ZERO,
+        );
+        (e.snapshot(), cfg)
+    }
+
+    #[test]
+    fn reachability_and_selection_changes_become_classic_events() {
+        let (mut snap, cfg) = snapshot();
+        let id = snap.sources[0].id;
+        let mut c = Control::new(&[], [0; 16], 1);
+        c.source_added(id, &cfg, false);
+        c.observe(&snap);
+        assert_eq!(
+            c.sources[&id].events,
+            Events {
+                count: 1,
+                last: PEVNT_MOBIL
+            }
+        );
+        assert_eq!(
+            c.sys_events,
+            Events {
+                count: 1,
+                last: EVNT_SYSRESTART
+            }
+        );
+
+        snap.sources[0].reach = 1;
+        c.observe(&snap);
+        assert_eq!(
+            c.sources[&id].events,
+            Events {
+                count: 2,
+                last: PEVNT_REACH
+            }
+        );
+
+        snap.sources[0].select = SelectStatus::SystemPeer;
+        snap.system.sys_peer = Some(id);
+        c.observe(&snap);
+        assert_eq!(
+            c.sources[&id].events,
+            Events {
+                count: 3,
+                last: PEVNT_NEWPEER
+            }
+        );
+        // Nothing changed: no new event.
+        c.observe(&snap);
+        assert_eq!(c.sources[&id].events.count, 3);
+
+        snap.sources[0].reach = 0;
+        snap.sources[0].select = SelectStatus::Rejected;
+        snap.system.sys_peer = None;
+        c.observe(&snap);
+        assert_eq!(
+            c.sources[&id].events,
+            Events {
+                count: 4,
+                last: PEVNT_UNREACH
+            }
+        );
+        assert_eq!(
+            c.sys_events,
+            Events {
+                count: 2,
+                last: EVNT_NOPEER
+            }
+        );
+    }
+
+    #[test]
+    fn empty_filter_stages_read_as_classic_shows_them() {
+        let (snap, _) = snapshot();
+        let (delay, offset, disp) = filter_register(&snap.sources[0]);
+        assert_eq!(delay, [0.0; 8]);
+        assert_eq!(offset, [0.0; 8]);
+        assert_eq!(disp, [MAXDISPERSE; 8]);
+        assert_eq!(peer_poll(&snap.sources[0]), MAXDPOLL);
     }
 
     #[test]
