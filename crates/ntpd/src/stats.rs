@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use ntp_conf::{Config, FileGenType, StatsKind, SystemFlag};
 
-use crate::log::civil_from_days;
+use ntp_wire::time::{civil_from_days, days_from_civil};
 
 /// Where statistics go when `statistics` is given without `statsdir` (Debian's choice).
 pub const DEFAULT_STATSDIR: &str = "/var/log/ntpstats/";
@@ -152,17 +152,6 @@ pub fn suffix(kind: FileGenType, now: i64, pid: u32, start: i64) -> String {
         FileGenType::Year => format!(".{y:04}"),
         FileGenType::Age => format!(".a{:08}", (now - start).max(0) / 86_400),
     }
-}
-
-/// (year, month, day) to days since 1970-01-01 (inverse of `civil_from_days`).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ fn against_our_daemon_and_chronyd() {
         "for-ntpdate",
         "disable ntp\nrestrict default\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 4\n",
     );
-    wait_for("our daemon synchronised", Duration::from_secs(60), || {
+    wait_for("our daemon synchronised", Duration::from_secs(120), || {
         query_from("127.0.0.1", d.port, Duration::from_millis(300))
             .is_some_and(|(h, _)| h.stratum == 5)
     });
