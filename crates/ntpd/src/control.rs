@@ -270,6 +270,24 @@ impl Control {
         self.last_sys_peer = sys.sys_peer;
     }
 
+    /// True when the responders could answer `d` at all: not `ignore`/`noquery` (or no
+    /// restrict line and not loopback), and for mode 7 loopback or `enable mode7`. The daemon
+    /// asks first so a flood of refused queries costs no snapshot. The responders apply the
+    /// same policy again.
+    pub fn admits(d: &ControlDatagram, table: &RestrictTable, config: &Config) -> bool {
+        let loopback = is_loopback(&d.from.ip()) && is_loopback(&d.local.ip());
+        let flags = table.lookup(d.from).flags;
+        let refused = flags.contains(ntp_conf::RestrictFlags::IGNORE)
+            || flags.contains(ntp_conf::RestrictFlags::NOQUERY)
+            || (!loopback && config.restrictions.is_empty());
+        let mode7_ok = loopback || config.system_flag(SystemFlag::Mode7) == Some(true);
+        match d.data.first().map(|b| b & 7) {
+            Some(6) => !refused,
+            Some(7) => !refused && mode7_ok,
+            _ => false,
+        }
+    }
+
     /// Answer one mode 6 or mode 7 datagram: the reply datagrams (none to stay silent).
     pub fn handle(&mut self, d: &ControlDatagram, inputs: &Inputs<'_>) -> Vec<Vec<u8>> {
         self.observe(inputs.snapshot);
@@ -1530,6 +1548,61 @@ mod tests {
         assert_eq!(offset, [0.0; 8]);
         assert_eq!(disp, [MAXDISPERSE; 8]);
         assert_eq!(peer_poll(&snap.sources[0]), MAXDPOLL);
+    }
+
+    fn datagram(mode: u8, from: &str, local: &str) -> ControlDatagram {
+        ControlDatagram {
+            data: vec![0x10 | mode, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+            from: from.parse().unwrap(),
+            local: local.parse().unwrap(),
+            rx: NtpTimestamp::ZERO,
+        }
+    }
+
+    fn admits(conf: &str, mode: u8, from: &str, local: &str) -> bool {
+        let config = ntp_conf::parse(conf, "ntp.conf", &ntp_conf::NoFiles).unwrap();
+        let (table, _) = RestrictTable::build(&config);
+        Control::admits(&datagram(mode, from, local), &table, &config)
+    }
+
+    #[test]
+    fn access_follows_restrict_lines_loopback_and_enable_mode7() {
+        let tutorial =
+            "restrict default kod nomodify notrap nopeer noquery limited\nrestrict 127.0.0.1\n";
+        assert!(admits(tutorial, 6, "127.0.0.1:4000", "127.0.0.1:123"));
+        assert!(admits(tutorial, 7, "127.0.0.1:4000", "127.0.0.1:123"));
+        assert!(!admits(tutorial, 6, "192.0.2.9:4000", "192.0.2.2:123"));
+        // No restrict line: loopback only, and a spoofed loopback source arriving on another
+        // address is not loopback (CVE-2014-9298).
+        assert!(admits("", 6, "127.0.0.1:4000", "127.0.0.1:123"));
+        assert!(!admits("", 6, "192.0.2.9:4000", "192.0.2.2:123"));
+        assert!(!admits("", 6, "127.0.0.1:4000", "192.0.2.2:123"));
+        // Queries allowed: mode 6 for everyone, mode 7 remotely only with `enable mode7`.
+        assert!(admits(
+            "restrict default\n",
+            6,
+            "192.0.2.9:4000",
+            "192.0.2.2:123"
+        ));
+        assert!(!admits(
+            "restrict default\n",
+            7,
+            "192.0.2.9:4000",
+            "192.0.2.2:123"
+        ));
+        assert!(admits(
+            "restrict default\nenable mode7\n",
+            7,
+            "192.0.2.9:4000",
+            "192.0.2.2:123"
+        ));
+        // Other modes never reach the responders.
+        assert!(!admits(
+            "restrict default\n",
+            3,
+            "127.0.0.1:4000",
+            "127.0.0.1:123"
+        ));
     }
 
     #[test]
