@@ -62,6 +62,7 @@ const EVNT_FREQ: u8 = 4;
 const EVNT_SYNC: u8 = 5;
 const EVNT_SYSRESTART: u8 = 6;
 const EVNT_SYSFAULT: u8 = 7;
+const EVNT_NOPEER: u8 = 8;
 /// Classic `INT_*` interface flags.
 const INT_UP: u32 = 0x1;
 const INT_LOOPBACK: u32 = 0x4;
@@ -113,6 +114,8 @@ struct SourceTrack {
 #[derive(Debug, Clone, Copy, Default)]
 struct SourceInfo {
     keyid: u32,
+    /// From a `pool` line: preemptible, so not `conf` in the status word (classic).
+    pool: bool,
 }
 
 /// One address the daemon listens on.
@@ -212,8 +215,8 @@ impl Control {
         }
     }
 
-    /// Record a new association (its mobilize event and its key).
-    pub fn source_added(&mut self, id: SourceId, cfg: &SourceConfig) {
+    /// Record a new association (its mobilize event, its key, whether a `pool` line made it).
+    pub fn source_added(&mut self, id: SourceId, cfg: &SourceConfig, pool: bool) {
         let mut track = SourceTrack::default();
         track.events.record(PEVNT_MOBIL);
         self.sources.insert(id, track);
@@ -221,6 +224,7 @@ impl Control {
             id,
             SourceInfo {
                 keyid: cfg.key.as_ref().map_or(0, |k| k.id),
+                pool,
             },
         );
     }
@@ -260,7 +264,28 @@ impl Control {
             }
             t.system_peer = sp;
         }
+        if self.last_sys_peer.is_some() && sys.sys_peer.is_none() {
+            self.sys_events.record(EVNT_NOPEER);
+        }
         self.last_sys_peer = sys.sys_peer;
+    }
+
+    /// True when the responders could answer `d` at all: not `ignore`/`noquery` (or no
+    /// restrict line and not loopback), and for mode 7 loopback or `enable mode7`. The daemon
+    /// asks first so a flood of refused queries costs no snapshot. The responders apply the
+    /// same policy again.
+    pub fn admits(d: &ControlDatagram, table: &RestrictTable, config: &Config) -> bool {
+        let loopback = is_loopback(&d.from.ip()) && is_loopback(&d.local.ip());
+        let flags = table.lookup(d.from).flags;
+        let refused = flags.contains(ntp_conf::RestrictFlags::IGNORE)
+            || flags.contains(ntp_conf::RestrictFlags::NOQUERY)
+            || (!loopback && config.restrictions.is_empty());
+        let mode7_ok = loopback || config.system_flag(SystemFlag::Mode7) == Some(true);
+        match d.data.first().map(|b| b & 7) {
+            Some(6) => !refused,
+            Some(7) => !refused && mode7_ok,
+            _ => false,
+        }
     }
 
     /// Answer one mode 6 or mode 7 datagram: the reply datagrams (none to stay silent).
@@ -535,6 +560,10 @@ impl View<'_, '_> {
         self.info.get(&id).map_or(0, |i| i.keyid)
     }
 
+    fn configured(&self, id: SourceId) -> bool {
+        !self.info.get(&id).is_some_and(|i| i.pool)
+    }
+
     fn local_of(&self, s: &SourceSnapshot) -> Option<SocketAddr> {
         if s.local_clock {
             return Some(SocketAddr::from(([127, 0, 0, 1], 123)));
@@ -593,7 +622,7 @@ impl View<'_, '_> {
             .map(|t| t.events)
             .unwrap_or_default();
         PeerStatus {
-            configured: true,
+            configured: self.configured(s.id),
             auth_enabled: self.keyid(s.id) != 0,
             authentic: s.authenticated,
             reachable: s.reach != 0,
@@ -701,7 +730,11 @@ impl View<'_, '_> {
     }
 
     fn peer_flags(&self, s: &SourceSnapshot) -> u16 {
-        let mut f = peer_flags::CONFIG;
+        let mut f = if self.configured(s.id) {
+            peer_flags::CONFIG
+        } else {
+            0
+        };
         if s.select == SelectStatus::SystemPeer {
             f |= peer_flags::SYSPEER;
         }
@@ -832,7 +865,7 @@ impl ControlData for View<'_, '_> {
             assoc_id: assoc,
             status: self.peer_status(s),
             refclock: s.local_clock,
-            configured: true,
+            configured: self.configured(s.id),
             authentic: s.authenticated,
             srcadr: s.address,
             srchost: None,
@@ -1428,6 +1461,148 @@ mod tests {
         }
         assert_eq!(e.count, 15);
         assert_eq!(e.last, PEVNT_REACH);
+    }
+
+    /// A real engine snapshot with one local clock source.
+    fn snapshot() -> (Snapshot, SourceConfig) {
+        let cfg = SourceConfig::local(10, ntp_wire::RefId::LOCL);
+        let e = ntp_core::Engine::new(
+            ntp_core::EngineConfig::default(),
+            vec![cfg.clone()],
+            ntp_core::MonoTime::ZERO,
+        );
+        (e.snapshot(), cfg)
+    }
+
+    #[test]
+    fn reachability_and_selection_changes_become_classic_events() {
+        let (mut snap, cfg) = snapshot();
+        let id = snap.sources[0].id;
+        let mut c = Control::new(&[], [0; 16], 1);
+        c.source_added(id, &cfg, false);
+        c.observe(&snap);
+        assert_eq!(
+            c.sources[&id].events,
+            Events {
+                count: 1,
+                last: PEVNT_MOBIL
+            }
+        );
+        assert_eq!(
+            c.sys_events,
+            Events {
+                count: 1,
+                last: EVNT_SYSRESTART
+            }
+        );
+
+        snap.sources[0].reach = 1;
+        c.observe(&snap);
+        assert_eq!(
+            c.sources[&id].events,
+            Events {
+                count: 2,
+                last: PEVNT_REACH
+            }
+        );
+
+        snap.sources[0].select = SelectStatus::SystemPeer;
+        snap.system.sys_peer = Some(id);
+        c.observe(&snap);
+        assert_eq!(
+            c.sources[&id].events,
+            Events {
+                count: 3,
+                last: PEVNT_NEWPEER
+            }
+        );
+        // Nothing changed: no new event.
+        c.observe(&snap);
+        assert_eq!(c.sources[&id].events.count, 3);
+
+        snap.sources[0].reach = 0;
+        snap.sources[0].select = SelectStatus::Rejected;
+        snap.system.sys_peer = None;
+        c.observe(&snap);
+        assert_eq!(
+            c.sources[&id].events,
+            Events {
+                count: 4,
+                last: PEVNT_UNREACH
+            }
+        );
+        assert_eq!(
+            c.sys_events,
+            Events {
+                count: 2,
+                last: EVNT_NOPEER
+            }
+        );
+    }
+
+    #[test]
+    fn empty_filter_stages_read_as_classic_shows_them() {
+        let (snap, _) = snapshot();
+        let (delay, offset, disp) = filter_register(&snap.sources[0]);
+        assert_eq!(delay, [0.0; 8]);
+        assert_eq!(offset, [0.0; 8]);
+        assert_eq!(disp, [MAXDISPERSE; 8]);
+        assert_eq!(peer_poll(&snap.sources[0]), MAXDPOLL);
+    }
+
+    fn datagram(mode: u8, from: &str, local: &str) -> ControlDatagram {
+        ControlDatagram {
+            data: vec![0x10 | mode, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+            from: from.parse().unwrap(),
+            local: local.parse().unwrap(),
+            rx: NtpTimestamp::ZERO,
+        }
+    }
+
+    fn admits(conf: &str, mode: u8, from: &str, local: &str) -> bool {
+        let config = ntp_conf::parse(conf, "ntp.conf", &ntp_conf::NoFiles).unwrap();
+        let (table, _) = RestrictTable::build(&config);
+        Control::admits(&datagram(mode, from, local), &table, &config)
+    }
+
+    #[test]
+    fn access_follows_restrict_lines_loopback_and_enable_mode7() {
+        let tutorial =
+            "restrict default kod nomodify notrap nopeer noquery limited\nrestrict 127.0.0.1\n";
+        assert!(admits(tutorial, 6, "127.0.0.1:4000", "127.0.0.1:123"));
+        assert!(admits(tutorial, 7, "127.0.0.1:4000", "127.0.0.1:123"));
+        assert!(!admits(tutorial, 6, "192.0.2.9:4000", "192.0.2.2:123"));
+        // No restrict line: loopback only, and a spoofed loopback source arriving on another
+        // address is not loopback (CVE-2014-9298).
+        assert!(admits("", 6, "127.0.0.1:4000", "127.0.0.1:123"));
+        assert!(!admits("", 6, "192.0.2.9:4000", "192.0.2.2:123"));
+        assert!(!admits("", 6, "127.0.0.1:4000", "192.0.2.2:123"));
+        // Queries allowed: mode 6 for everyone, mode 7 remotely only with `enable mode7`.
+        assert!(admits(
+            "restrict default\n",
+            6,
+            "192.0.2.9:4000",
+            "192.0.2.2:123"
+        ));
+        assert!(!admits(
+            "restrict default\n",
+            7,
+            "192.0.2.9:4000",
+            "192.0.2.2:123"
+        ));
+        assert!(admits(
+            "restrict default\nenable mode7\n",
+            7,
+            "192.0.2.9:4000",
+            "192.0.2.2:123"
+        ));
+        // Other modes never reach the responders.
+        assert!(!admits(
+            "restrict default\n",
+            3,
+            "127.0.0.1:4000",
+            "127.0.0.1:123"
+        ));
     }
 
     #[test]

@@ -395,7 +395,7 @@ impl Daemon {
         let local = matches!(cfg.kind, ntp_core::SourceKind::Local { .. });
         let now = self.mono();
         let id = self.engine.add_source(cfg.clone(), now);
-        self.control.source_added(id, &cfg);
+        self.control.source_added(id, &cfg, pool.is_some());
         if !local {
             if let Some(p) = pool {
                 self.pool_members.push((id, addr, p));
@@ -691,9 +691,12 @@ impl Daemon {
             self.shared
                 .limiter
                 .account(c.from, mode, (first >> 3) & 7, now, false);
+            let table = Arc::clone(&self.shared.access.read().unwrap_or_else(|e| e.into_inner()));
+            if !Control::admits(&c, &table, &self.config) {
+                return;
+            }
             let snapshot = self.engine.snapshot();
             let totals = self.totals();
-            let table = Arc::clone(&self.shared.access.read().unwrap_or_else(|e| e.into_inner()));
             let keys = Arc::clone(&self.shared.keys.read().unwrap_or_else(|e| e.into_inner()));
             let source_locals = source_local_addrs();
             let inputs = Inputs {
