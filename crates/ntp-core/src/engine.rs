@@ -992,8 +992,16 @@ impl Engine {
         self.orphan = false;
         if self.peers[sp].is_local() {
             let p = &self.peers[sp];
-            self.stratum = p.stratum.saturating_add(1).min(STRATUM_UNSPEC);
-            self.refid = p.refid;
+            let stratum = p.stratum.saturating_add(1).min(STRATUM_UNSPEC);
+            // As classic clock_update(): a stratum-1 server names its clock (`LOCL`), above
+            // that the refid is the system peer's address, 127.127.1.0 for the local driver.
+            let refid = if stratum <= 1 {
+                p.refid
+            } else {
+                RefId::from_ip(p.cfg.address.ip())
+            };
+            self.stratum = stratum;
+            self.refid = refid;
             self.leap = LeapIndicator::NoWarning;
             self.root_delay = 0.0;
             self.root_disp = p.filter.dispersion;

@@ -523,7 +523,8 @@ fn local_clock_driver_is_the_last_resort() {
     }
     let sys = h.e.system_snapshot();
     assert_eq!(sys.stratum, 11);
-    assert_eq!(sys.refid, RefId::from_bytes(*b"LOCL"));
+    // Above stratum 1 the refid is the system peer's address, as classic.
+    assert_eq!(sys.refid, RefId::from_bytes([127, 127, 1, 0]));
     assert_eq!(sys.sys_peer, Some(SourceId(1)));
     // Once the server answers (enough samples to be fit) it wins.
     h.exchange(8);
@@ -736,4 +737,19 @@ fn observe_only_never_touches_the_clock_but_selects_and_reports() {
         "reports the measured offset: {}",
         s.offset
     );
+}
+
+#[test]
+fn a_stratum_0_local_clock_makes_a_stratum_1_server_named_by_its_refid() {
+    let sources = vec![SourceConfig::local(0, RefId::from_bytes(*b"LOCL"))];
+    let mut h = Harness::new(EngineConfig::default(), sources, 0.0);
+    for _ in 0..4 {
+        let t = h.e.poll_timeout().expect("a timer");
+        h.advance(t.as_secs_f64());
+        h.e.handle_timeout(t, h.clock());
+        h.take();
+    }
+    let sys = h.e.system_snapshot();
+    assert_eq!(sys.stratum, 1);
+    assert_eq!(sys.refid, RefId::from_bytes(*b"LOCL"));
 }

@@ -82,7 +82,7 @@ fn falls_back_to_the_local_clock_at_its_fudged_stratum() {
         },
     );
     let (h, _) = query_from("127.0.0.1", d.port, Duration::from_secs(1)).unwrap();
-    assert_eq!(h.reference_id, RefId::LOCL);
+    assert_eq!(h.reference_id, RefId::from_ipv4([127, 127, 1, 0].into()));
 }
 
 #[test]

@@ -73,8 +73,9 @@ fn tutorial_config_selects_the_preferred_chronyd_and_falls_back_to_local() {
         "fallback to the local clock",
         Duration::from_secs(120),
         || {
-            query_from("127.0.0.1", d.port, Duration::from_millis(300))
-                .is_some_and(|(h, _)| h.stratum == 11 && h.reference_id == RefId::LOCL)
+            query_from("127.0.0.1", d.port, Duration::from_millis(300)).is_some_and(|(h, _)| {
+                h.stratum == 11 && h.reference_id == RefId::from_ipv4([127, 127, 1, 0].into())
+            })
         },
     );
 }
