@@ -204,7 +204,7 @@ fn our_ntpq_reads_ntpsec_ntpd() {
     let pid = d.child.id();
     std::thread::sleep(Duration::from_millis(500));
     assert!(
-        lacks_cap_sys_time(pid),
+        lacks_cap_sys_time(pid, "ntpd"),
         "NTPsec ntpd kept CAP_SYS_TIME; refusing to go on"
     );
     let ntpq = tool("ntpq");

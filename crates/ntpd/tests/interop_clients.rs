@@ -64,7 +64,7 @@ fn ntpdig_ntplib_and_chronyd_interoperate_and_tshark_finds_nothing_wrong() {
     std::thread::sleep(Duration::from_secs(2));
     // `ip netns exec` execs capsh, which execs chronyd: the pid is chronyd's.
     assert!(
-        lacks_cap_sys_time(chrony.0.id()),
+        lacks_cap_sys_time(chrony.0.id(), "chronyd"),
         "chronyd must run without CAP_SYS_TIME"
     );
 

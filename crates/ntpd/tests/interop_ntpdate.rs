@@ -114,7 +114,7 @@ fn against_ntpsec_ntpd_in_a_namespace() {
     );
     std::thread::sleep(Duration::from_millis(500));
     assert!(
-        lacks_cap_sys_time(daemon.0.id()),
+        lacks_cap_sys_time(daemon.0.id(), "ntpd"),
         "NTPsec must run without CAP_SYS_TIME"
     );
     let mut last = 0.0;

@@ -153,8 +153,18 @@ pub fn peer_program(path: &str) -> PathBuf {
     p
 }
 
-/// True when bit 25 (CAP_SYS_TIME) is clear in the process's effective and bounding sets.
-pub fn lacks_cap_sys_time(pid: u32) -> bool {
+/// True when bit 25 (CAP_SYS_TIME) is clear in the effective and bounding sets of process
+/// `pid` once it runs `program` (waits up to 10 s for the exec: until then the forked child,
+/// or a wrapper such as capsh, still holds the capability).
+pub fn lacks_cap_sys_time(pid: u32, program: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == program {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     ["CapEff:", "CapBnd:"].iter().all(|key| {
         status
@@ -199,11 +209,12 @@ impl Chrony {
             "exec {} -x -d -u root -f {d}/chrony.conf",
             chronyd.display()
         );
+        let err = std::fs::File::create(dir.join("chronyd.err")).unwrap();
         let child = Command::new(peer_program("/usr/sbin/capsh"))
             .args(["--drop=cap_sys_time", "--", "-c", &cmd])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(err)
             .spawn()
             .expect("start chronyd");
         let c = Chrony {
@@ -211,10 +222,15 @@ impl Chrony {
             addr: format!("{ip}:{port}").parse().unwrap(),
             dir,
         };
-        std::thread::sleep(Duration::from_millis(300));
         assert!(
-            lacks_cap_sys_time(c.child.id()),
-            "chronyd must run without CAP_SYS_TIME"
+            lacks_cap_sys_time(c.child.id(), "chronyd"),
+            "chronyd must run without CAP_SYS_TIME (or it exited: {}) {:?}",
+            std::fs::read_to_string(c.dir.join("chronyd.err")).unwrap_or_default(),
+            std::fs::read_to_string(format!("/proc/{}/status", c.child.id()))
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.starts_with("Cap") || l.starts_with("Name") || l.starts_with("State"))
+                .collect::<Vec<_>>()
         );
         c
     }
