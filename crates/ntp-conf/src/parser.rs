@@ -2301,6 +2301,30 @@ impl Parser<'_> {
     }
 }
 
+/// `metrics` takes `ADDRESS:PORT` (IPv6 in brackets) or a bare `PORT` meaning the IPv4
+/// loopback address: the endpoint exposes the daemon's state, so nothing but an explicit
+/// address ever makes it reachable from the network.
+fn parse_metrics_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{Ipv4Addr, SocketAddr};
+    let addr = if let Ok(port) = text.parse::<u16>() {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+    } else {
+        text.parse::<SocketAddr>().map_err(|_| {
+            format!(
+                "bad metrics address {} (expected ADDRESS:PORT, e.g. 127.0.0.1:9123 or [::1]:9123, or a port)",
+                quote(text)
+            )
+        })?
+    };
+    if addr.port() == 0 {
+        return Err(format!(
+            "metrics port must be 1..65535, not {}",
+            quote(text)
+        ));
+    }
+    Ok(addr)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2361,28 +2385,4 @@ mod tests {
         assert!(parse_address("bad_name!").is_err());
         assert!(parse_address("127.127.99.0").is_err());
     }
-}
-
-/// `metrics` takes `ADDRESS:PORT` (IPv6 in brackets) or a bare `PORT` meaning the IPv4
-/// loopback address: the endpoint exposes the daemon's state, so nothing but an explicit
-/// address ever makes it reachable from the network.
-fn parse_metrics_address(text: &str) -> Result<std::net::SocketAddr, String> {
-    use std::net::{Ipv4Addr, SocketAddr};
-    let addr = if let Ok(port) = text.parse::<u16>() {
-        SocketAddr::from((Ipv4Addr::LOCALHOST, port))
-    } else {
-        text.parse::<SocketAddr>().map_err(|_| {
-            format!(
-                "bad metrics address {} (expected ADDRESS:PORT, e.g. 127.0.0.1:9123 or [::1]:9123, or a port)",
-                quote(text)
-            )
-        })?
-    };
-    if addr.port() == 0 {
-        return Err(format!(
-            "metrics port must be 1..65535, not {}",
-            quote(text)
-        ));
-    }
-    Ok(addr)
 }
