@@ -10,6 +10,7 @@ pub mod cli;
 pub mod daemon;
 pub mod files;
 pub mod log;
+pub mod metrics;
 pub mod net;
 pub mod privs;
 pub mod server;
