@@ -19,6 +19,7 @@ use tokio::io::Interest;
 use tokio::sync::mpsc;
 
 use crate::cli::{version_line, Args};
+use crate::control::{Control, Inputs};
 use crate::files::{read_drift, write_drift, write_pid, DriftRead};
 use crate::log::{Level, Logger, Sink};
 use crate::net::{self, Families, SocketOptions};
@@ -28,6 +29,9 @@ use crate::server::{
 };
 use crate::setup;
 use crate::startup::{self, FsLoader};
+
+/// Polls without an answer after which a pool member is replaced (classic: 10, `NTP_UNREACH`).
+const UNREACH_REPLACE: u32 = 10;
 
 /// Run ntpd with a full command line; returns the process exit status.
 pub fn main_with_args<I, T>(argv: I) -> i32
@@ -71,12 +75,22 @@ struct Daemon {
     observe_only: bool,
     clock: Option<ntp_clock::KernelClock>,
     drift_path: Option<PathBuf>,
-    stats_dir: Option<PathBuf>,
-    stats_enabled: Vec<ConfStats>,
+    stats: Option<crate::stats::StatsWriter>,
     start: Instant,
     unresolved: Vec<setup::Unresolved>,
     source_tx: mpsc::Sender<SourceDatagram>,
+    /// Associations that came from a `pool` line: (engine id, address, line index).
+    pool_members: Vec<(SourceId, SocketAddr, usize)>,
+    /// The reader task of each association's socket.
+    readers: HashMap<SocketAddr, tokio::task::AbortHandle>,
     control_dropped: u64,
+    /// Mode 6/7 state (responders, event counters, interfaces).
+    control: Control,
+    /// One socket per listening address, for control replies: a reply leaves from the
+    /// address the request was sent to.
+    reply_sockets: HashMap<SocketAddr, UdpSocket>,
+    /// Server worker threads (0: served inline).
+    workers: usize,
 }
 
 /// A reply from an upstream server on an association's own socket.
@@ -126,6 +140,43 @@ fn run(args: Args) -> Result<(), String> {
         }
         _ => None,
     };
+    if let Some(lf) = &config.leapfile {
+        let now_ntp = u64::from(wall_clock().seconds());
+        match std::fs::read_to_string(&lf.path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::leapfile::parse(&t).map_err(|e| e.to_string()))
+        {
+            Ok(t) => {
+                let (ofs, _) = t.offset_at(now_ntp);
+                let hash = if t.hash_ok == Some(true) {
+                    "good hash signature"
+                } else {
+                    "no hash signature"
+                };
+                log.log(
+                    Level::Info,
+                    "leapfile",
+                    &format!(
+                        "leapsecond file ('{}'): {hash}, {} entries, TAI offset {ofs}",
+                        lf.path,
+                        t.entries.len()
+                    ),
+                );
+                if t.expired(now_ntp) {
+                    log.log(
+                        Level::Warning,
+                        "leapfile",
+                        &format!("leapsecond file ('{}'): expired, update it", lf.path),
+                    );
+                }
+            }
+            Err(e) => log.log(
+                Level::Warning,
+                "leapfile",
+                &format!("leapsecond file ('{}'): {e}", lf.path),
+            ),
+        }
+    }
     let families = if args.ipv4 {
         Families::V4
     } else if args.ipv6 {
@@ -249,8 +300,7 @@ fn run(args: Args) -> Result<(), String> {
         }
         Some(k)
     };
-    let stats_dir = config.statsdir.as_ref().map(PathBuf::from);
-    let stats_enabled = config.statistics.clone();
+    let stats = crate::stats::StatsWriter::from_config(&config, wall_clock().to_unix().0);
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -279,6 +329,11 @@ fn run(args: Args) -> Result<(), String> {
     }
     let start = Instant::now();
     let engine = Engine::new(engine_cfg, Vec::new(), MonoTime::ZERO);
+    let listen: Vec<SocketAddr> = reply_sockets.keys().copied().collect();
+    let mut nonce_secret = [0u8; 16];
+    nonce_secret[..8].copy_from_slice(&random_seed().to_le_bytes());
+    nonce_secret[8..].copy_from_slice(&random_seed().to_le_bytes());
+    let control = Control::new(&listen, nonce_secret, random_seed());
     let mut d = Daemon {
         args,
         config,
@@ -289,19 +344,23 @@ fn run(args: Args) -> Result<(), String> {
         observe_only,
         clock,
         drift_path,
-        stats_dir,
-        stats_enabled,
+        stats,
         start,
         unresolved,
         source_tx,
+        pool_members: Vec::new(),
+        readers: HashMap::new(),
         control_dropped: 0,
+        control,
+        reply_sockets,
+        workers: threads,
     };
     let result = rt.block_on(async move {
         let local = tokio::task::LocalSet::new();
         local
             .run_until(async move {
-                for s in sources {
-                    d.add_source(s);
+                for (s, pool) in sources {
+                    d.add_source(s, pool);
                 }
                 if !main_thread_sockets.is_empty() {
                     let c = Arc::new(WorkerCounters::default());
@@ -331,15 +390,22 @@ impl Daemon {
         MonoTime::from_secs_f64(self.start.elapsed().as_secs_f64())
     }
 
-    fn add_source(&mut self, cfg: ntp_core::SourceConfig) -> SourceId {
+    fn add_source(&mut self, cfg: ntp_core::SourceConfig, pool: Option<usize>) -> SourceId {
         let addr = cfg.address;
         let local = matches!(cfg.kind, ntp_core::SourceKind::Local { .. });
         let now = self.mono();
-        let id = self.engine.add_source(cfg, now);
+        let id = self.engine.add_source(cfg.clone(), now);
+        self.control.source_added(id, &cfg);
         if !local {
+            if let Some(p) = pool {
+                self.pool_members.push((id, addr, p));
+            }
             match net::client_socket(addr) {
                 Ok(s) => {
-                    spawn_source_reader(s, addr, self.source_tx.clone(), Arc::clone(&self.log))
+                    let tx = self.source_tx.clone();
+                    if let Some(h) = spawn_source_reader(s, addr, tx, Arc::clone(&self.log)) {
+                        self.readers.insert(addr, h);
+                    }
                 }
                 Err(e) => self.log.log(
                     Level::Warning,
@@ -365,6 +431,19 @@ impl Daemon {
         loop {
             self.drain_actions()?;
             self.publish();
+            self.control.observe(&self.engine.snapshot());
+            if self.args.quit && self.clock_was_set() {
+                // -q: set the clock once (step or first update), save the drift, and quit.
+                self.save_drift(self.engine.frequency());
+                let s = self.engine.system_snapshot();
+                self.log.log(
+                    Level::Notice,
+                    "quit",
+                    &format!("ntpd: time set {:+.6}s", s.offset),
+                );
+                println!("ntpd: time set {:+.6}s", s.offset);
+                return Ok(());
+            }
             let deadline = self
                 .engine
                 .poll_timeout()
@@ -392,6 +471,13 @@ impl Daemon {
                 _ = int.recv() => return self.shutdown("SIGINT"),
             }
         }
+    }
+
+    /// True once the engine has made its first clock update from a real source (a step or a
+    /// discipline update), which is when classic `ntpd -q` exits.
+    fn clock_was_set(&self) -> bool {
+        let s = self.engine.system_snapshot();
+        s.steps > 0 || (s.updates > 0 && s.stratum < 16)
     }
 
     fn shutdown(&mut self, why: &str) -> Result<(), String> {
@@ -465,24 +551,14 @@ impl Daemon {
         }
     }
 
-    fn write_stats(&self, kind: StatsKind, line: &str) {
-        let (want, name) = match kind {
-            StatsKind::Loop => (ConfStats::Loopstats, "loopstats"),
-            StatsKind::Peer => (ConfStats::Peerstats, "peerstats"),
+    fn write_stats(&mut self, kind: StatsKind, line: &str) {
+        let kind = match kind {
+            StatsKind::Loop => ConfStats::Loopstats,
+            StatsKind::Peer => ConfStats::Peerstats,
         };
-        if !self.stats_enabled.contains(&want) {
-            return;
-        }
-        let Some(dir) = &self.stats_dir else { return };
-        let path = dir.join(name);
-        let r = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
-        if let Err(e) = r {
-            self.log
-                .log(Level::Warning, "stats", &format!("{}: {e}", path.display()));
+        let Some(w) = self.stats.as_mut() else { return };
+        if let Err(e) = w.write(kind, line, wall_clock().to_unix().0) {
+            self.log.log(Level::Warning, "stats", &e.to_string());
         }
     }
 
@@ -509,43 +585,156 @@ impl Daemon {
         }
     }
 
-    fn retry_unresolved(&mut self) {
-        if self.unresolved.is_empty() {
-            return;
-        }
-        let families = if self.args.ipv4 {
+    fn families(&self) -> Families {
+        if self.args.ipv4 {
             Families::V4
         } else if self.args.ipv6 {
             Families::V6
         } else {
             Families::Both
-        };
-        let keys = startup::trusted_keys(&self.config, None);
-        let mut cfg = self.config.clone();
-        let pending: Vec<usize> = self.unresolved.iter().map(|u| u.index).collect();
-        cfg.associations = pending
+        }
+    }
+
+    fn in_use(&self) -> Vec<SocketAddr> {
+        self.engine
+            .snapshot()
+            .sources
             .iter()
-            .filter_map(|&i| self.config.associations.get(i).cloned())
-            .collect();
-        let (sources, failed) = setup::sources(&cfg, &keys, families, &setup::SystemResolver);
-        for s in sources {
+            .map(|s| s.address)
+            .collect()
+    }
+
+    /// Resolve the names that failed before, and replace pool members that have been
+    /// unreachable for a while by other addresses of their pool.
+    fn retry_unresolved(&mut self) {
+        let keys = self
+            .shared
+            .keys
+            .read()
+            .map(|k| k.keys().to_vec())
+            .unwrap_or_default();
+        // Pool members silent for UNREACH_REPLACE polls in a row make room for new ones.
+        let snap = self.engine.snapshot();
+        let mut pools = Vec::new();
+        self.pool_members.retain(|&(id, addr, pool)| {
+            let dead = snap
+                .sources
+                .iter()
+                .any(|s| s.id == id && s.reach == 0 && s.unreach >= UNREACH_REPLACE);
+            if dead {
+                pools.push((id, addr, pool));
+            }
+            !dead
+        });
+        for &(id, addr, pool) in &pools {
+            self.engine.remove_source(id);
+            if let Some(h) = self.readers.remove(&addr) {
+                h.abort();
+            }
+            SOURCE_SOCKETS.with(|m| m.borrow_mut().remove(&addr));
+            self.log.log(
+                Level::Notice,
+                "pool",
+                &format!("pool member {addr} unreachable; looking for a replacement"),
+            );
+            if !self.unresolved.iter().any(|u| u.index == pool) {
+                self.unresolved.push(setup::Unresolved {
+                    index: pool,
+                    name: String::new(),
+                    reason: "replacing an unreachable member".into(),
+                });
+            }
+        }
+        if self.unresolved.is_empty() {
+            return;
+        }
+        let pending: Vec<usize> = self.unresolved.iter().map(|u| u.index).collect();
+        let mut exclude = self.in_use();
+        exclude.extend(pools.iter().map(|&(_, a, _)| a));
+        let (sources, failed) = setup::sources_for(
+            &self.config,
+            &pending,
+            &exclude,
+            &keys,
+            self.families(),
+            &setup::SystemResolver,
+        );
+        // A replacement takes one new address per removed member.
+        let mut budget: HashMap<usize, usize> = HashMap::new();
+        for &(_, _, p) in &pools {
+            *budget.entry(p).or_default() += 1;
+        }
+        for (s, pool) in sources {
+            if let Some(p) = pool {
+                if let Some(b) = budget.get_mut(&p) {
+                    if *b == 0 {
+                        continue;
+                    }
+                    *b -= 1;
+                }
+            }
             self.log.log(
                 Level::Notice,
                 "dns",
-                &format!("resolved a configured name to {}", s.address),
+                &format!("new association {}", s.address),
             );
-            self.add_source(s);
+            self.add_source(s, pool);
         }
-        self.unresolved = failed
-            .into_iter()
-            .map(|mut u| {
-                u.index = pending.get(u.index).copied().unwrap_or(u.index);
-                u
-            })
-            .collect();
+        self.unresolved = failed;
     }
 
     fn handle_control(&mut self, c: ControlDatagram) {
+        let first = c.data.first().copied().unwrap_or(0);
+        let mode = first & 7;
+        if mode == 6 || mode == 7 {
+            let now = self.mono().as_secs_f64();
+            // Control queries are MRU rows too (classic monitors every mode); never limited.
+            self.shared
+                .limiter
+                .account(c.from, mode, (first >> 3) & 7, now, false);
+            let snapshot = self.engine.snapshot();
+            let totals = self.totals();
+            let table = Arc::clone(&self.shared.access.read().unwrap_or_else(|e| e.into_inner()));
+            let keys = Arc::clone(&self.shared.keys.read().unwrap_or_else(|e| e.into_inner()));
+            let source_locals = source_local_addrs();
+            let inputs = Inputs {
+                snapshot: &snapshot,
+                now_mono: now,
+                wall: wall_clock(),
+                totals: &totals,
+                table: &table,
+                keys: &keys,
+                mru: self.shared.limiter.mru_entries(),
+                mru_capacity: self.shared.limiter.capacity(),
+                config: &self.config,
+                observe_only: self.observe_only,
+                workers: self.workers,
+                source_locals: &source_locals,
+            };
+            let replies = self.control.handle(&c, &inputs);
+            if replies.is_empty() {
+                return;
+            }
+            let Some(sock) = self.reply_sockets.get(&c.local) else {
+                self.log.log(
+                    Level::Debug,
+                    "control",
+                    &format!("no socket for {} to reply from", c.local),
+                );
+                return;
+            };
+            for r in replies {
+                if let Err(e) = sock.send_to(&r, c.from) {
+                    self.log.log(
+                        Level::Debug,
+                        "control",
+                        &format!("reply to {} failed: {e}", c.from),
+                    );
+                    break;
+                }
+            }
+            return;
+        }
         self.control_dropped += 1;
         self.log.log(
             Level::Debug,
@@ -559,7 +748,6 @@ impl Daemon {
     }
 
     /// Sum of every server worker's counters.
-    #[allow(dead_code)]
     fn totals(&self) -> CounterTotals {
         CounterTotals::sum(&self.counters)
     }
@@ -571,12 +759,22 @@ thread_local! {
         std::cell::RefCell::new(HashMap::new());
 }
 
+/// The local address of each association's socket, by server address.
+fn source_local_addrs() -> HashMap<SocketAddr, SocketAddr> {
+    SOURCE_SOCKETS.with(|m| {
+        m.borrow()
+            .iter()
+            .filter_map(|(server, s)| Some((*server, s.local_addr().ok()?)))
+            .collect()
+    })
+}
+
 fn spawn_source_reader(
     sock: UdpSocket,
     server: SocketAddr,
     tx: mpsc::Sender<SourceDatagram>,
     log: Arc<Logger>,
-) {
+) -> Option<tokio::task::AbortHandle> {
     if let Ok(c) = sock.try_clone() {
         SOURCE_SOCKETS.with(|m| m.borrow_mut().insert(server, c));
     }
@@ -586,9 +784,9 @@ fn spawn_source_reader(
             "socket",
             &format!("cannot register socket for {server}"),
         );
-        return;
+        return None;
     };
-    tokio::task::spawn_local(async move {
+    let task = tokio::task::spawn_local(async move {
         let mut buf = [0u8; 1024];
         loop {
             let r = sock
@@ -614,6 +812,7 @@ fn spawn_source_reader(
             }
         }
     });
+    Some(task.abort_handle())
 }
 
 /// Single-threaded mode (`--server-threads 0`): serve mode 3 from the client thread.

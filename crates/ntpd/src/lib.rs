@@ -1,14 +1,17 @@
 //! The NTP daemon: a drop-in replacement for classic ntpd 4.2.8 with the same configuration,
 //! command line, files and control protocols.
 //!
-//! Module map: `cli` (classic command line), `files` (drift and pid files, atomic writes),
+//! Module map: `cli` (classic command line), `control` (mode 6/7 data for ntpq and ntpdc), `files` (drift and pid files, atomic writes),
 //! `log` (classic log lines, rate-limited), `net` (sockets), `server` (the worker hot path),
-//! `startup` (configuration and keys from the filesystem).
+//! `startup` (configuration and keys from the filesystem), `setup` (configuration to engine),
+//! `stats` (statistics files with filegen rotation), `daemon` (the runtime), `privs`.
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod control;
 pub mod daemon;
 pub mod files;
+pub mod leapfile;
 pub mod log;
 pub mod metrics;
 pub mod net;
@@ -16,3 +19,4 @@ pub mod privs;
 pub mod server;
 pub mod setup;
 pub mod startup;
+pub mod stats;

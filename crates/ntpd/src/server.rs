@@ -43,6 +43,11 @@ impl KeyRing {
     pub fn new(keys: Vec<SymmetricKey>) -> Self {
         KeyRing { keys }
     }
+
+    /// The keys.
+    pub fn keys(&self) -> &[SymmetricKey] {
+        &self.keys
+    }
 }
 
 impl KeyStore for KeyRing {

@@ -65,11 +65,8 @@ pub fn engine_config(
             .as_ref()
             .and_then(|f| f.threshold)
             .map_or(d.drift_save_threshold, |thr| thr * 1e6),
-        statistics: config.system_flag(SystemFlag::Stats) != Some(false)
-            && config
-                .statistics
-                .iter()
-                .any(|s| matches!(s, StatsKind::Loopstats | StatsKind::Peerstats)),
+        statistics: crate::stats::StatsWriter::from_config(config, 0)
+            .is_some_and(|w| w.enabled(StatsKind::Loopstats) || w.enabled(StatsKind::Peerstats)),
         local_refids: d.local_refids,
     }
 }
@@ -112,16 +109,37 @@ impl Resolver for SystemResolver {
     }
 }
 
-/// The sources for the engine, and the names that did not resolve.
+/// A source to add, with the index of the `pool` line it came from (pool members are
+/// replaced when they stay unreachable).
+pub type Planned = (SourceConfig, Option<usize>);
+
+/// The sources for the engine from every association, and the names that did not resolve.
 pub fn sources(
     config: &Config,
     keys: &[SymmetricKey],
     families: crate::net::Families,
     resolver: &dyn Resolver,
-) -> (Vec<SourceConfig>, Vec<Unresolved>) {
+) -> (Vec<Planned>, Vec<Unresolved>) {
+    let all: Vec<usize> = (0..config.associations.len()).collect();
+    sources_for(config, &all, &[], keys, families, resolver)
+}
+
+/// The sources for the associations at `indices`, leaving out addresses in `exclude` (those
+/// already in use), and the names that did not resolve.
+pub fn sources_for(
+    config: &Config,
+    indices: &[usize],
+    exclude: &[SocketAddr],
+    keys: &[SymmetricKey],
+    families: crate::net::Families,
+    resolver: &dyn Resolver,
+) -> (Vec<Planned>, Vec<Unresolved>) {
     let mut out = Vec::new();
     let mut failed = Vec::new();
-    for (index, a) in config.associations.iter().enumerate() {
+    for (index, a) in indices
+        .iter()
+        .filter_map(|&i| config.associations.get(i).map(|a| (i, a)))
+    {
         match (&a.kind, &a.address) {
             (_, Address::Refclock(r)) => {
                 if r.driver != ntp_conf::RefclockId::LOCAL {
@@ -136,7 +154,7 @@ pub fn sources(
                     .unwrap_or(RefId::LOCL);
                 let mut s = SourceConfig::local(stratum, refid);
                 apply_options(&mut s, a, keys);
-                out.push(s);
+                out.push((s, None));
             }
             (AssociationKind::Server | AssociationKind::Pool | AssociationKind::Peer, addr) => {
                 let port = a.options.port.unwrap_or(123);
@@ -150,6 +168,7 @@ pub fn sources(
                         let mut list: Vec<SocketAddr> = list
                             .into_iter()
                             .filter(|s| families.allows(&s.ip()))
+                            .filter(|s| !exclude.contains(s))
                             .filter(|s| match a.family {
                                 Some(ntp_conf::Family::V4) => s.is_ipv4(),
                                 Some(ntp_conf::Family::V6) => s.is_ipv6(),
@@ -169,13 +188,14 @@ pub fn sources(
                                 reason: "no address of a usable family".into(),
                             });
                         }
+                        let pool = (a.kind == AssociationKind::Pool).then_some(index);
                         for sa in list {
-                            if out.iter().any(|s: &SourceConfig| s.address == sa) {
+                            if out.iter().any(|(s, _): &Planned| s.address == sa) {
                                 continue;
                             }
                             let mut s = SourceConfig::server(sa);
                             apply_options(&mut s, a, keys);
-                            out.push(s);
+                            out.push((s, pool));
                         }
                     }
                     Err(reason) => failed.push(Unresolved {
@@ -246,6 +266,11 @@ mod tests {
             "server 127.127.1.0\nfudge 127.127.1.0 stratum 10\nserver 192.0.2.9 iburst prefer minpoll 4 maxpoll 6\nserver one.example iburst port 12300\npool pool.example iburst\nserver nowhere.example\n",
         );
         let (s, failed) = sources(&c, &[], crate::net::Families::Both, &FakeDns);
+        assert_eq!(
+            s.iter().filter(|(_, p)| *p == Some(3)).count(),
+            DEFAULT_POOL_MEMBERS
+        );
+        let s: Vec<SourceConfig> = s.into_iter().map(|(s, _)| s).collect();
         assert_eq!(s.len(), 1 + 1 + 1 + DEFAULT_POOL_MEMBERS);
         assert!(matches!(
             s[0].kind,
@@ -257,6 +282,18 @@ mod tests {
         assert_eq!(s[2].address, SocketAddr::from(([198, 51, 100, 1], 12300)));
         assert_eq!(failed.len(), 1);
         assert_eq!(failed[0].name, "nowhere.example");
+    }
+
+    #[test]
+    fn a_replacement_pool_member_skips_addresses_in_use() {
+        let c = parse("pool pool.example iburst\n");
+        let used: Vec<SocketAddr> = (1..=4)
+            .map(|i| SocketAddr::from(([192, 0, 2, i], 123)))
+            .collect();
+        let (s, _) = sources_for(&c, &[0], &used, &[], crate::net::Families::Both, &FakeDns);
+        let addrs: Vec<SocketAddr> = s.iter().map(|(s, _)| s.address).collect();
+        assert_eq!(addrs[0], SocketAddr::from(([192, 0, 2, 5], 123)));
+        assert!(addrs.iter().all(|a| !used.contains(a)));
     }
 
     #[test]

@@ -85,7 +85,7 @@ fn chronyd_as_a_client_selects_our_server() {
         "for-chrony",
         "disable ntp\nrestrict default\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 4\n",
     );
-    wait_for("our daemon at stratum 5", Duration::from_secs(60), || {
+    wait_for("our daemon at stratum 5", Duration::from_secs(120), || {
         query_from("127.0.0.1", d.port, Duration::from_millis(300))
             .is_some_and(|(h, _)| h.stratum == 5)
     });

@@ -12,7 +12,9 @@ use common::{
     Netns,
 };
 
-/// Run `ntpdate -q` and return the offset it printed for the server.
+/// Run `ntpdate -q` and return the offset it printed for the server, after checking it lies
+/// within half the delay it printed (the measurement's own error bound; classic's delay even
+/// includes a 25 ms allowance), so a scheduling hiccup cannot pass for a wrong answer.
 fn ntpdate_offset(cmd: &mut Command) -> f64 {
     let out = cmd.output().expect("run ntpdate");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -26,11 +28,19 @@ fn ntpdate_offset(cmd: &mut Command) -> f64 {
         .lines()
         .find(|l| l.starts_with("server "))
         .unwrap_or_else(|| panic!("no server line in {text}"));
-    let off = line
-        .split(", ")
-        .find_map(|f| f.strip_prefix("offset "))
-        .unwrap_or_else(|| panic!("no offset in {line}"));
-    off.parse().unwrap()
+    let field = |name: &str| -> f64 {
+        line.split(", ")
+            .find_map(|f| f.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+            .parse()
+            .unwrap()
+    };
+    let (off, delay) = (field("offset "), field("delay "));
+    assert!(
+        off.abs() <= delay / 2.0,
+        "offset {off} beyond half the delay {delay}: {line}"
+    );
+    off
 }
 
 #[test]
@@ -40,7 +50,7 @@ fn against_our_daemon_and_chronyd() {
         "for-ntpdate",
         "disable ntp\nrestrict default\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 4\n",
     );
-    wait_for("our daemon synchronised", Duration::from_secs(60), || {
+    wait_for("our daemon synchronised", Duration::from_secs(120), || {
         query_from("127.0.0.1", d.port, Duration::from_millis(300))
             .is_some_and(|(h, _)| h.stratum == 5)
     });
@@ -68,7 +78,7 @@ fn against_our_daemon_and_chronyd() {
         &c.addr.port().to_string(),
         "127.0.0.41",
     ]));
-    assert!(off.abs() < 0.01, "offset {off} against chronyd on loopback");
+    assert!(off.abs() < 0.5, "offset {off} against chronyd on loopback");
 }
 
 #[test]

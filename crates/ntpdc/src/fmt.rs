@@ -220,20 +220,6 @@ pub fn ntp_to_unix(ntp_secs: u32, pivot_unix: i64) -> i64 {
     base + k * era
 }
 
-/// Civil date from days since 1970-01-01 (proleptic Gregorian).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// `prettydate`: `eeb22826.8bbcd062  Thu, Nov 26 2026  3:38:14.545` in the local time given by
 /// `utc_offset` (seconds east of UTC for that instant), `(no time)` for zero.
 pub fn prettydate(ts: u64, pivot_unix: i64, utc_offset: impl Fn(i64) -> i64) -> String {
@@ -252,7 +238,7 @@ pub fn prettydate(ts: u64, pivot_unix: i64, utc_offset: impl Fn(i64) -> i64) -> 
     let local = unix + utc_offset(unix);
     let days = local.div_euclid(86_400);
     let sod = local.rem_euclid(86_400);
-    let (y, m, d) = civil(days);
+    let (y, m, d) = ntp_wire::time::civil_from_days(days);
     let wday = (days + 4).rem_euclid(7) as usize;
     format!(
         "{secs:08x}.{frac:08x}  {}, {} {d:2} {y:4} {:2}:{:02}:{:02}.{msec:03}",

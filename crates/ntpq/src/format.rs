@@ -252,20 +252,6 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Civil date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// Unix seconds of an NTP timestamp, choosing the era within ±68 years of `now_unix`.
 pub fn ntp_to_unix(ts: NtpTimestamp, now_unix: i64) -> i64 {
     let (secs, _) = ts.to_unix_with_pivot(now_unix - (1 << 31));
@@ -295,7 +281,7 @@ pub fn pretty_date(
     let local = unix + utc_offset(unix);
     let days = local.div_euclid(86_400);
     let sod = local.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = ntp_wire::time::civil_from_days(days);
     let wday = (days + 4).rem_euclid(7) as usize;
     format!(
         "{secs_ntp:08x}.{frac:08x}  {}, {} {d:2} {y:4} {:2}:{:02}:{:02}.{msec:03}",
