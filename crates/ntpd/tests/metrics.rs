@@ -1,10 +1,11 @@
 //! The Prometheus endpoint of the real `ntpd` on loopback: off by default, serves a valid
 //! exposition (a strict in-test parser, and `promtool check metrics` from Debian's prometheus
 //! package, installed here when missing and we are root), and its values agree with what a
-//! client sees on the wire and with the requests this test sent. Every daemon runs with
+//! client sees on the wire, with the requests this test sent, and with what our `ntpq` reports. Every daemon runs with
 //! `disable ntp`, so the host clock is never touched.
 
 mod common;
+mod control_common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
@@ -231,7 +232,8 @@ fn exposition_is_valid_and_matches_the_wire_and_the_counters() {
     );
     wait_for(
         "stratum 11 from the local clock",
-        Duration::from_secs(30),
+        // Generous: a loaded CI machine may be slow to start the local clock.
+        Duration::from_secs(120),
         || {
             query_from("127.0.0.1", d.port, Duration::from_millis(300))
                 .is_some_and(|(h, _)| h.stratum == 11 && h.leap == LeapIndicator::NoWarning)
@@ -342,4 +344,140 @@ fn strict_checker_rejects_what_prometheus_rejects() {
     ] {
         assert!(parse_exposition(bad).is_err(), "accepted {bad:?}");
     }
+}
+
+/// The value of `name=` in ntpq's readvar output.
+fn rv_var<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.split([',', '\n'])
+        .map(str::trim)
+        .find_map(|item| item.strip_prefix(name)?.strip_prefix('='))
+}
+
+fn ms(text: &str, name: &str) -> f64 {
+    rv_var(text, name)
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no numeric {name} in:\n{text}"))
+}
+
+#[test]
+fn values_match_what_ntpq_reports() {
+    let mport = free_tcp_port();
+    let d = Daemon::start(
+        "metrics-ntpq",
+        &format!(
+            "{BASE}server 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 10\nrestrict default\nrestrict 127.0.0.1\nmetrics {mport}\n"
+        ),
+    );
+    let ntpq = control_common::tool("ntpq");
+    let port = d.port.to_string();
+    let scrape = || {
+        let (_, _, body) = get(mport, "/metrics").expect("scrape");
+        parse_exposition(&body).unwrap_or_else(|e| panic!("{e}\n{body}"))
+    };
+    // Wait for synchronisation to the local clock, so every value is a real one.
+    wait_for(
+        "synchronised to the local clock",
+        Duration::from_secs(120),
+        || {
+            one(
+                &scrape(),
+                "ntp_source_system_peer",
+                &[("source", "127.127.1.0:123")],
+            ) == 1.0
+        },
+    );
+    let local = [("source", "127.127.1.0:123")];
+    // State moves on every poll: compare only when two scrapes around the ntpq runs agree.
+    let mut compared = false;
+    for _ in 0..10 {
+        let before = scrape();
+        let rv = control_common::run(
+            &ntpq,
+            &["--port", &port, "-c", "rv", "127.0.0.1"],
+            Duration::from_secs(10),
+        );
+        let peers = control_common::run(
+            &ntpq,
+            &["--port", &port, "-n", "-p", "127.0.0.1"],
+            Duration::from_secs(10),
+        );
+        let after = scrape();
+        let stable = |name: &str, labels: &[(&str, &str)]| {
+            one(&before, name, labels) == one(&after, name, labels)
+        };
+        let watched = [
+            ("ntp_system_root_dispersion_seconds", &[][..]),
+            ("ntp_system_offset_seconds", &[][..]),
+            ("ntp_source_reach", &local[..]),
+            ("ntp_source_jitter_seconds", &local[..]),
+        ];
+        if !watched.iter().all(|(n, l)| stable(n, l)) || rv.code != 0 || peers.code != 0 {
+            std::thread::sleep(Duration::from_millis(500));
+            continue;
+        }
+        let m = |name: &str| one(&before, name, &[]);
+        let text = &rv.stdout;
+        assert_eq!(m("ntp_system_stratum"), ms(text, "stratum"), "{text}");
+        let leap = rv_var(text, "leap").expect("leap");
+        assert_eq!(
+            m("ntp_system_leap"),
+            f64::from(u8::from_str_radix(leap, 2).unwrap())
+        );
+        // ntpq prints milliseconds with 3 (rootdelay, rootdisp) or 6 decimals (offset,
+        // sys_jitter) and ppm with 3: equal to that precision.
+        for (metric, var, scale, tol) in [
+            ("ntp_system_root_delay_seconds", "rootdelay", 1e3, 0.0005),
+            (
+                "ntp_system_root_dispersion_seconds",
+                "rootdisp",
+                1e3,
+                0.0005,
+            ),
+            ("ntp_system_offset_seconds", "offset", 1e3, 0.000_000_5),
+            ("ntp_system_jitter_seconds", "sys_jitter", 1e3, 0.000_000_5),
+            ("ntp_system_frequency_ppm", "frequency", 1.0, 0.0005),
+        ] {
+            let want = ms(text, var);
+            let got = m(metric) * scale;
+            assert!(
+                (got - want).abs() <= tol,
+                "{metric} {got} vs ntpq {var}={want}\n{text}"
+            );
+        }
+        let row = peers
+            .stdout
+            .lines()
+            .find(|l| l.starts_with('*'))
+            .unwrap_or_else(|| panic!("no system peer in:\n{}", peers.stdout));
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cols.len(), 10, "{row}");
+        let reach = u8::from_str_radix(cols[6], 8).expect("octal reach");
+        assert_eq!(
+            one(&before, "ntp_source_reach", &local),
+            f64::from(reach),
+            "{row}"
+        );
+        assert_eq!(
+            one(&before, "ntp_source_stratum", &local),
+            cols[2].parse::<f64>().unwrap()
+        );
+        for (metric, col) in [
+            ("ntp_source_delay_seconds", 7),
+            ("ntp_source_offset_seconds", 8),
+            ("ntp_source_jitter_seconds", 9),
+        ] {
+            let want: f64 = cols[col].parse().unwrap();
+            let got = one(&before, metric, &local) * 1e3;
+            assert!(
+                (got - want).abs() <= 0.0005,
+                "{metric} {got} vs ntpq {want}\n{row}"
+            );
+        }
+        compared = true;
+        break;
+    }
+    assert!(
+        compared,
+        "the daemon's state never held still for one comparison"
+    );
 }
