@@ -134,4 +134,15 @@ dpkg-deb -c "$DEB" | awk '{print $6}' | sed 's|^\./|/|' | while read -r p; do
 	true
 done
 
+echo "install-test: again as on a systemd host: the unit is enabled, not started"
+mkdir -p "$ROOT/run/systemd/system"
+in_root dpkg -i /tmp/ntp-rs.deb >"$WORK/systemd.out" 2>&1 || { cat "$WORK/systemd.out"; fail "dpkg -i (systemd)"; }
+grep -q "policy-rc.d returned 101" "$WORK/systemd.out" || { cat "$WORK/systemd.out"; fail "deb-systemd-invoke did not ask policy-rc.d"; }
+[ -L "$ROOT/etc/systemd/system/multi-user.target.wants/ntpd.service" ] || fail "ntpd.service not enabled"
+[ -e "$ROOT/run/ntpd/ntpd.pid" ] && fail "ntpd was started although policy-rc.d forbids it"
+in_root dpkg -P ntp-rs
+[ -e "$ROOT/etc/systemd/system/multi-user.target.wants/ntpd.service" ] && fail "unit still enabled after purge"
+[ -e "$ROOT/etc/systemd/system/ntp.service" ] && fail "ntp.service alias left after purge"
+in_root getent passwd ntp >/dev/null && [ -z "$USER_BEFORE" ] && fail "ntp user left after the second purge"
+
 echo "install-test: passed"
