@@ -91,6 +91,31 @@ pub fn mentions(text: &str, word: &str) -> bool {
     })
 }
 
+/// Every option of `options` that the man page source, the bash or the zsh completion of
+/// `bin` does not mention, as one message each.
+pub fn undocumented(
+    bin: &str,
+    options: &[String],
+    man: &str,
+    bash: &str,
+    zsh: &str,
+) -> Vec<String> {
+    let man = roff_text(man);
+    let mut problems = Vec::new();
+    for o in options {
+        for (what, text) in [
+            ("man page", man.as_str()),
+            ("bash completion", bash),
+            ("zsh completion", zsh),
+        ] {
+            if !mentions(text, o) {
+                problems.push(format!("{bin}: {o} is in --help but not in its {what}"));
+            }
+        }
+    }
+    problems
+}
+
 /// Run the checks; `bin_dir` holds the built binaries (default `<target>/release`, which
 /// `cargo xtask deb` fills).
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
@@ -117,20 +142,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
         let read =
             |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
-        let man = roff_text(&read(&root.join("docs/man").join(page))?);
+        let man = read(&root.join("docs/man").join(page))?;
         let bash = read(&root.join("dist/completions/bash").join(bin))?;
         let zsh = read(&root.join("dist/completions/zsh").join(format!("_{bin}")))?;
-        for o in &options {
-            for (what, text) in [
-                ("man page", &man),
-                ("bash completion", &bash),
-                ("zsh completion", &zsh),
-            ] {
-                if !mentions(text, o) {
-                    problems.push(format!("{bin}: {o} is in --help but not in its {what}"));
-                }
-            }
-        }
+        problems.extend(undocumented(bin, &options, &man, &bash, &zsh));
         eprintln!("xtask man: {bin}: {} options checked", options.len());
     }
     for (page, _) in crate::deb::MAN_PAGES {
@@ -171,6 +186,28 @@ mod tests {
         assert_eq!(options_in_help(autogen), ["-4", "--ipv4", "--port"]);
         let usage = "usage: ntpdate [-46b] [-a key#] server ...";
         assert_eq!(options_in_help(usage), ["-4", "-6", "-b", "-a"]);
+    }
+
+    #[test]
+    fn an_option_missing_from_any_document_is_reported() {
+        let options =
+            options_in_help("  -c, --configfile <FILE>  Configuration\n  -q, --quit  Quit\n");
+        let man = ".TP\n.BR \\-c \", \" \\-\\-configfile\n.TP\n.BR \\-q \", \" \\-\\-quit\n";
+        let bash = "-c --configfile -q --quit";
+        let zsh = "{-c,--configfile} {-q,--quit}";
+        assert!(undocumented("ntpd", &options, man, bash, zsh).is_empty());
+        let stale_man = ".TP\n.BR \\-c \", \" \\-\\-configfile\n";
+        assert_eq!(
+            undocumented("ntpd", &options, stale_man, bash, zsh),
+            [
+                "ntpd: -q is in --help but not in its man page",
+                "ntpd: --quit is in --help but not in its man page"
+            ]
+        );
+        assert_eq!(
+            undocumented("ntpd", &options, man, "-c --configfile -q", zsh),
+            ["ntpd: --quit is in --help but not in its bash completion"]
+        );
     }
 
     #[test]
