@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod clockcheck;
+mod deb;
+mod man;
 mod setup;
 mod tidy;
 
@@ -22,6 +24,10 @@ commands:
   fuzz-list                      list the fuzz targets
   clock record|verify FILE       prove a run left the host clock alone (record before, verify after)
   tidy                           repository rules (docs/ARCHITECTURE.md names every crate)
+  deb [--version V] [--out-dir D] [--install-test]
+                                 build the ntp-rs .deb (release binaries, dpkg-deb); with
+                                 --install-test: install/upgrade/purge in an overlay, lintian
+  man [--bin-dir DIR]            man pages and completions agree with every binary's --help
 ";
 
 fn main() -> ExitCode {
@@ -46,6 +52,8 @@ fn main() -> ExitCode {
                 println!("{name}");
             }
         }),
+        Some("deb") => deb::run(&root(), &args[1..]),
+        Some("man") => man::run(&root(), &args[1..]),
         Some("tidy") => tidy::check(&root()).map(|n| println!("tidy: {n} checks passed")),
         _ => Err(USAGE.to_owned()),
     };

@@ -634,6 +634,9 @@ pub struct Config {
     pub pidfile: Option<String>,
     /// `dscp N`.
     pub dscp: Option<u8>,
+    /// `metrics ADDRESS:PORT` (our extension): where the Prometheus text endpoint listens;
+    /// `None` = no endpoint. `metrics PORT` means the IPv4 loopback address.
+    pub metrics: Option<std::net::SocketAddr>,
     /// `rlimit`.
     pub rlimit: Rlimit,
     /// `tick s`.

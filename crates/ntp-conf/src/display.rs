@@ -427,6 +427,9 @@ impl Display for Config {
         if let Some(v) = self.dscp {
             writeln!(f, "dscp {v}")?;
         }
+        if let Some(a) = self.metrics {
+            writeln!(f, "metrics {a}")?;
+        }
         let r = &self.rlimit;
         let mut s = String::new();
         opt(&mut s, "memlock", &r.memlock);

@@ -68,6 +68,7 @@ const DIRECTIVES: &[&str] = &[
     "trap",
     "pidfile",
     "dscp",
+    "metrics",
     "rlimit",
     "tick",
     "ttl",
@@ -767,6 +768,16 @@ impl Parser<'_> {
             "dscp" => {
                 let v = self.int_as(cur, word, 0, 63);
                 self.set_once_cfg(|c| &mut c.dscp, v, at, word);
+                self.no_more(cur, word);
+            }
+            "metrics" => {
+                if let Some(t) = self.need(cur, "ADDRESS:PORT after \"metrics\"") {
+                    let l = cur.loc(t);
+                    match parse_metrics_address(&t.text) {
+                        Ok(a) => self.set_once_cfg(|c| &mut c.metrics, Some(a), at, word),
+                        Err(e) => self.error(l, e),
+                    }
+                }
                 self.no_more(cur, word);
             }
             "rlimit" => self.rlimit(cur),
@@ -2288,6 +2299,30 @@ impl Parser<'_> {
             }
         }
     }
+}
+
+/// `metrics` takes `ADDRESS:PORT` (IPv6 in brackets) or a bare `PORT` meaning the IPv4
+/// loopback address: the endpoint exposes the daemon's state, so nothing but an explicit
+/// address ever makes it reachable from the network.
+fn parse_metrics_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{Ipv4Addr, SocketAddr};
+    let addr = if let Ok(port) = text.parse::<u16>() {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+    } else {
+        text.parse::<SocketAddr>().map_err(|_| {
+            format!(
+                "bad metrics address {} (expected ADDRESS:PORT, e.g. 127.0.0.1:9123 or [::1]:9123, or a port)",
+                quote(text)
+            )
+        })?
+    };
+    if addr.port() == 0 {
+        return Err(format!(
+            "metrics port must be 1..65535, not {}",
+            quote(text)
+        ));
+    }
+    Ok(addr)
 }
 
 #[cfg(test)]

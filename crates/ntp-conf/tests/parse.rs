@@ -404,3 +404,24 @@ fn ipv4_mapped_ipv6_sources_use_the_ipv4_list() {
         RestrictFlags::NOQUERY
     );
 }
+
+#[test]
+fn metrics_directive_takes_an_address_and_port_or_a_loopback_port() {
+    assert_eq!(ok("server 192.0.2.1\n").metrics, None);
+    let c = ok("metrics 127.0.0.1:9123\n");
+    assert_eq!(c.metrics, Some("127.0.0.1:9123".parse().unwrap()));
+    let c = ok("metrics [::1]:9100\n");
+    assert_eq!(c.metrics, Some("[::1]:9100".parse().unwrap()));
+    // A bare port means loopback: the endpoint is never exposed by accident.
+    let c = ok("metrics 9123\n");
+    assert_eq!(c.metrics, Some("127.0.0.1:9123".parse().unwrap()));
+    let e = errs("metrics localhost:9123\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("bad metrics address"), "{e:?}");
+    let e = errs("metrics 127.0.0.1:0\n");
+    assert!(e[0].contains("1..65535"), "{e:?}");
+    let e = errs("metrics 127.0.0.1:9123\nmetrics 9124\n");
+    assert!(e[0].contains("more than once"), "{e:?}");
+    let e = errs("metrics 127.0.0.1:9123 extra\n");
+    assert!(e[0].contains("unexpected"), "{e:?}");
+}

@@ -106,6 +106,7 @@ interface drop 192.0.2.0/24
 setvar mylocation = "rack 4" default
 trap 192.0.2.9 port 18447
 dscp 46
+metrics [::1]:9123
 rlimit memlock 32
 ttl 31 63
 pollskewlist 4 1|2 default 3|5

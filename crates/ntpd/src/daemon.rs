@@ -564,6 +564,7 @@ impl Daemon {
 
     /// Publish what replies advertise, for the server workers.
     fn publish(&self) {
+        crate::metrics::publish(&self.config, &self.engine, &self.counters, &self.log);
         let s = self.engine.system_snapshot();
         let state = SystemState {
             leap: s.leap,

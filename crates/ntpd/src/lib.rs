@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod files;
 pub mod leapfile;
 pub mod log;
+pub mod metrics;
 pub mod net;
 pub mod privs;
 pub mod server;
