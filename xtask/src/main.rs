@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench;
 mod setup;
 mod tidy;
 
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
                 println!("{name}");
             }
         }),
+        Some("bench") => bench::run(&root(), &args[1..]),
         Some("tidy") => tidy::check(&root()).map(|n| println!("tidy: {n} checks passed")),
         _ => Err(USAGE.to_owned()),
     };

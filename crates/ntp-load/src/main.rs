@@ -54,6 +54,9 @@ enum Cmd {
         /// Spread requests over this many source addresses 127.64.0.1 and up (0: off).
         #[arg(long, default_value_t = 0)]
         sources: u32,
+        /// Block in poll when idle instead of spinning (when the server shares this CPU).
+        #[arg(long)]
+        block: bool,
     },
     /// The minimal responder: answer mode 3 with mode 4 until killed.
     Responder {
@@ -87,13 +90,18 @@ fn seed() -> u64 {
 
 fn probe(target: SocketAddrV4, seconds: f64) -> Result<(), String> {
     client::check_target(target)?;
-    let sock = UdpSocket::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
-    sock.set_read_timeout(Some(Duration::from_millis(200)))
-        .map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let mut rng = validate::Rng::new(seed());
     let mut last = String::from("no reply");
+    let mut attempt: u16 = 0;
     while Instant::now() < deadline {
+        // A fresh source address per attempt, so a rate-limiting server does not limit us.
+        attempt = attempt.wrapping_add(1);
+        let [hi, lo] = attempt.to_be_bytes();
+        let sock = UdpSocket::bind((std::net::Ipv4Addr::new(127, 1, hi, lo), 0))
+            .map_err(|e| format!("bind: {e}"))?;
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .map_err(|e| e.to_string())?;
         let xmt = rng.next_u64();
         sock.send_to(&validate::request(4, xmt), target)
             .map_err(|e| format!("send: {e}"))?;
@@ -128,6 +136,7 @@ fn main() -> ExitCode {
             count,
             timeout_ms,
             sources,
+            block,
         } => {
             let cfg = client::LoadConfig {
                 target,
@@ -137,6 +146,7 @@ fn main() -> ExitCode {
                 count,
                 timeout: Duration::from_millis(timeout_ms),
                 sources: sources.min(1 << 22),
+                block,
             };
             client::run(&cfg, seed()).map(|r| {
                 let loss = if r.sent > 0 {
