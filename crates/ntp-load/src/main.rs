@@ -63,6 +63,10 @@ enum Cmd {
         /// Address to listen on (loopback).
         #[arg(long, default_value = "127.0.0.1:123")]
         listen: SocketAddrV4,
+        /// Send each reply with its own sendto as soon as it is built (as chronyd does)
+        /// instead of one sendmmsg per batch.
+        #[arg(long)]
+        per_packet: bool,
     },
     /// Query until the server answers with stratum 1..15 (exit 0) or the time is up (exit 1).
     Probe {
@@ -185,7 +189,7 @@ fn main() -> ExitCode {
                 );
             })
         }
-        Cmd::Responder { listen } => responder::serve(listen),
+        Cmd::Responder { listen, per_packet } => responder::serve(listen, per_packet),
         Cmd::Probe { target, seconds } => probe(target, seconds),
     });
     match result {

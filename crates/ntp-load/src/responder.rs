@@ -43,8 +43,8 @@ fn ntp_now() -> u64 {
     (secs << 32) | ((u64::from(d.subsec_nanos()) << 32) / 1_000_000_000)
 }
 
-/// Serve on `addr` until killed.
-pub fn serve(addr: SocketAddrV4) -> Result<(), String> {
+/// Serve on `addr` until killed; `per_packet`: one sendto per reply, right after building it.
+pub fn serve(addr: SocketAddrV4, per_packet: bool) -> Result<(), String> {
     crate::client::check_target(addr)?;
     let sock = UdpSocket::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?;
     let fd = sock.as_raw_fd();
@@ -81,6 +81,12 @@ pub fn serve(addr: SocketAddrV4) -> Result<(), String> {
         let mut to: [Option<SockaddrIn>; BATCH] = [None; BATCH];
         for i in 0..n {
             if answer(&inb[i][..lens[i].min(128)], now, &mut outb[k]) {
+                if per_packet {
+                    if let Some(a) = addrs[i] {
+                        let _ = nix::sys::socket::sendto(fd, &outb[k], &a, MsgFlags::empty());
+                    }
+                    continue;
+                }
                 to[k] = addrs[i];
                 k += 1;
             }
