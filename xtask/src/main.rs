@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench;
 mod clockcheck;
 mod deb;
 mod man;
@@ -28,6 +29,7 @@ commands:
                                  build the ntp-rs .deb (release binaries, dpkg-deb); with
                                  --install-test: install/upgrade/purge in an overlay, lintian
   man [--bin-dir DIR]            man pages and completions agree with every binary's --help
+  bench server [...]             server throughput: ours vs chronyd vs a minimal responder (issue 9)
 ";
 
 fn main() -> ExitCode {
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         }),
         Some("deb") => deb::run(&root(), &args[1..]),
         Some("man") => man::run(&root(), &args[1..]),
+        Some("bench") => bench::run(&root(), &args[1..]),
         Some("tidy") => tidy::check(&root()).map(|n| println!("tidy: {n} checks passed")),
         _ => Err(USAGE.to_owned()),
     };

@@ -180,20 +180,31 @@ struct Pending {
 
 /// Run one worker until `shared.shutdown` is set. `sockets` are this worker's SO_REUSEPORT
 /// sockets, one per local address.
+///
+/// A socket that just yielded datagrams is read again at once (replies to the batch just sent
+/// are usually back by then), and only when every such socket is empty does the worker wait
+/// in poll: under load that saves the poll call per batch.
 pub fn run_worker(
     sockets: Vec<UdpSocket>,
     shared: Arc<ServerShared>,
     counters: Arc<WorkerCounters>,
     forward: Option<ForwardSender>,
 ) {
-    let start = std::time::Instant::now();
-    let mut bufs = vec![[0u8; RECV_BUF]; BATCH];
-    let mut outs = vec![[0u8; MAX_REPLY_LEN]; BATCH];
-    let mut responses: Vec<(usize, Response)> = Vec::with_capacity(BATCH);
-    let mut pending: Vec<Pending> = Vec::with_capacity(BATCH);
-    let mut recv_headers =
-        MultiHeaders::<SockaddrStorage>::preallocate(BATCH, Some(nix::cmsg_space!(TimeSpec)));
-    let mut send_headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+    let mut w = Worker {
+        start: std::time::Instant::now(),
+        bufs: Box::new([[0u8; RECV_BUF]; BATCH]),
+        outs: Box::new([[0u8; MAX_REPLY_LEN]; BATCH]),
+        responses: Vec::with_capacity(BATCH),
+        pending: Vec::with_capacity(BATCH),
+        recv_headers: MultiHeaders::<SockaddrStorage>::preallocate(
+            BATCH,
+            Some(nix::cmsg_space!(TimeSpec)),
+        ),
+        send_headers: MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None),
+        shared,
+        counters,
+        forward,
+    };
     let locals: Vec<SocketAddr> = sockets
         .iter()
         .map(|s| {
@@ -201,143 +212,175 @@ pub fn run_worker(
                 .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
         })
         .collect();
-
-    while !shared.shutdown.load(Ordering::Relaxed) {
-        let mut fds: Vec<PollFd<'_>> = sockets
-            .iter()
-            .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN))
-            .collect();
-        match poll(&mut fds, PollTimeout::from(200u16)) {
-            Ok(0) => continue,
-            Ok(_) => {}
-            Err(Errno::EINTR) => continue,
-            Err(_) => {
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-        }
-        let ready: Vec<bool> = fds
-            .iter()
-            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-            .collect();
-        drop(fds);
+    let mut fds: Vec<PollFd<'_>> = sockets
+        .iter()
+        .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN))
+        .collect();
+    let mut hot = vec![false; sockets.len()];
+    let mut rounds: u32 = 0;
+    while !w.shared.shutdown.load(Ordering::Relaxed) {
+        let mut any = false;
         for (si, sock) in sockets.iter().enumerate() {
-            if !ready[si] {
-                continue;
-            }
-            // Drain this socket batch by batch.
-            loop {
-                pending.clear();
-                {
-                    let mut iovs: Vec<[IoSliceMut<'_>; 1]> =
-                        bufs.iter_mut().map(|b| [IoSliceMut::new(b)]).collect();
-                    let res = recvmmsg(
-                        sock.as_raw_fd(),
-                        &mut recv_headers,
-                        iovs.iter_mut(),
-                        MsgFlags::MSG_DONTWAIT,
-                        None,
-                    );
-                    let msgs = match res {
-                        Ok(m) => m,
-                        Err(_) => break,
-                    };
-                    for m in msgs {
-                        let mut rx = None;
-                        if let Ok(cm) = m.cmsgs() {
-                            for c in cm {
-                                if let ControlMessageOwned::ScmTimestampns(ts) = c {
-                                    rx = Some(NtpTimestamp::from_unix(
-                                        ts.tv_sec(),
-                                        ts.tv_nsec() as u32,
-                                    ));
-                                }
-                            }
-                        }
-                        pending.push(Pending {
-                            len: m.bytes,
-                            from: m.address,
-                            kernel_ts: rx.is_some(),
-                            rx: rx.unwrap_or(NtpTimestamp::ZERO),
-                        });
-                    }
-                }
-                if pending.is_empty() {
-                    break;
-                }
-                let n = pending.len();
-                // User-space fallback timestamp, one clock read for the batch.
-                if pending.iter().any(|p| !p.kernel_ts) {
-                    let now = wall_clock();
-                    for p in pending.iter_mut().filter(|p| !p.kernel_ts) {
-                        p.rx = now;
-                    }
-                }
-                let system = *shared.system.read().unwrap_or_else(|e| e.into_inner());
-                let access = Arc::clone(&shared.access.read().unwrap_or_else(|e| e.into_inner()));
-                let keys = Arc::clone(&shared.keys.read().unwrap_or_else(|e| e.into_inner()));
-                let now_mono = monotonic_secs(start);
-                counters.received.fetch_add(n as u64, Ordering::Relaxed);
-                responses.clear();
-                for (i, p) in pending.iter().enumerate() {
-                    let Some(from) = p.from.as_ref().and_then(sockaddr_to_std) else {
-                        counters.drops[DropReason::Malformed.index()]
-                            .fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    };
-                    let data = &bufs[i][..p.len.min(RECV_BUF)];
-                    match classify(
-                        data,
-                        from,
-                        p.rx,
-                        now_mono,
-                        &access,
-                        &system,
-                        &shared.limiter,
-                        &*keys,
-                        &mut outs[i],
-                    ) {
-                        Verdict::Respond(r) => responses.push((i, r)),
-                        Verdict::Drop(reason) => {
-                            counters.drops[reason.index()].fetch_add(1, Ordering::Relaxed);
-                        }
-                        Verdict::Forward => match &forward {
-                            Some(tx) => {
-                                let d = ControlDatagram {
-                                    data: data.to_vec(),
-                                    from,
-                                    local: locals[si],
-                                    rx: p.rx,
-                                };
-                                if tx.try_send(d).is_ok() {
-                                    counters.forwarded.fetch_add(1, Ordering::Relaxed);
-                                } else {
-                                    counters.forward_overflow.fetch_add(1, Ordering::Relaxed);
-                                }
-                            }
-                            None => {
-                                counters.drops[DropReason::BadMode.index()]
-                                    .fetch_add(1, Ordering::Relaxed);
-                            }
-                        },
-                    }
-                }
-                if !responses.is_empty() {
-                    send_batch(
-                        sock,
-                        &mut send_headers,
-                        &pending,
-                        &responses,
-                        &mut outs,
-                        &*keys,
-                        &counters,
-                    );
-                }
-                if n < BATCH {
-                    break;
-                }
+            if hot[si] {
+                hot[si] = w.serve_batch(sock, locals[si]) > 0;
+                any |= hot[si];
             }
         }
+        if any {
+            // Look at the other sockets now and then, so one busy address cannot starve them.
+            rounds = rounds.wrapping_add(1);
+            if sockets.len() > 1
+                && rounds % 16 == 0
+                && matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+            {
+                for (h, f) in hot.iter_mut().zip(&fds) {
+                    *h |= f.revents().is_some_and(|r| !r.is_empty());
+                }
+            }
+            continue;
+        }
+        match poll(&mut fds, PollTimeout::from(200u16)) {
+            Ok(0) | Err(Errno::EINTR) => {}
+            Ok(_) => {
+                for (h, f) in hot.iter_mut().zip(&fds) {
+                    *h = f.revents().is_some_and(|r| !r.is_empty());
+                }
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        }
+    }
+}
+
+/// A worker's buffers, allocated once.
+struct Worker {
+    start: std::time::Instant,
+    bufs: Box<[[u8; RECV_BUF]; BATCH]>,
+    outs: Box<[[u8; MAX_REPLY_LEN]; BATCH]>,
+    responses: Vec<(usize, Response)>,
+    pending: Vec<Pending>,
+    recv_headers: MultiHeaders<SockaddrStorage>,
+    send_headers: MultiHeaders<SockaddrStorage>,
+    shared: Arc<ServerShared>,
+    counters: Arc<WorkerCounters>,
+    forward: Option<ForwardSender>,
+}
+
+impl Worker {
+    /// Receive one batch from `sock` (without waiting), answer it, and return how many
+    /// datagrams it held.
+    fn serve_batch(&mut self, sock: &UdpSocket, local: SocketAddr) -> usize {
+        let Worker {
+            start,
+            bufs,
+            outs,
+            responses,
+            pending,
+            recv_headers,
+            send_headers,
+            shared,
+            counters,
+            forward,
+        } = self;
+        pending.clear();
+        {
+            // The iovecs live on the stack: no allocation per batch.
+            let mut iovs = bufs.each_mut().map(|b| [IoSliceMut::new(b)]);
+            let Ok(msgs) = recvmmsg(
+                sock.as_raw_fd(),
+                recv_headers,
+                iovs.iter_mut(),
+                MsgFlags::MSG_DONTWAIT,
+                None,
+            ) else {
+                return 0;
+            };
+            for m in msgs {
+                let mut rx = None;
+                if let Ok(cm) = m.cmsgs() {
+                    for c in cm {
+                        if let ControlMessageOwned::ScmTimestampns(ts) = c {
+                            rx = Some(NtpTimestamp::from_unix(ts.tv_sec(), ts.tv_nsec() as u32));
+                        }
+                    }
+                }
+                pending.push(Pending {
+                    len: m.bytes,
+                    from: m.address,
+                    kernel_ts: rx.is_some(),
+                    rx: rx.unwrap_or(NtpTimestamp::ZERO),
+                });
+            }
+        }
+        let n = pending.len();
+        if n == 0 {
+            return 0;
+        }
+        // User-space fallback timestamp, one clock read for the batch.
+        if pending.iter().any(|p| !p.kernel_ts) {
+            let now = wall_clock();
+            for p in pending.iter_mut().filter(|p| !p.kernel_ts) {
+                p.rx = now;
+            }
+        }
+        let system = *shared.system.read().unwrap_or_else(|e| e.into_inner());
+        let access = Arc::clone(&shared.access.read().unwrap_or_else(|e| e.into_inner()));
+        let keys = Arc::clone(&shared.keys.read().unwrap_or_else(|e| e.into_inner()));
+        let now_mono = monotonic_secs(*start);
+        counters.received.fetch_add(n as u64, Ordering::Relaxed);
+        responses.clear();
+        for (i, p) in pending.iter().enumerate() {
+            let Some(from) = p.from.as_ref().and_then(sockaddr_to_std) else {
+                counters.drops[DropReason::Malformed.index()].fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            let data = &bufs[i][..p.len.min(RECV_BUF)];
+            match classify(
+                data,
+                from,
+                p.rx,
+                now_mono,
+                &access,
+                &system,
+                &shared.limiter,
+                &*keys,
+                &mut outs[i],
+            ) {
+                Verdict::Respond(r) => responses.push((i, r)),
+                Verdict::Drop(reason) => {
+                    counters.drops[reason.index()].fetch_add(1, Ordering::Relaxed);
+                }
+                Verdict::Forward => match forward {
+                    Some(tx) => {
+                        let d = ControlDatagram {
+                            data: data.to_vec(),
+                            from,
+                            local,
+                            rx: p.rx,
+                        };
+                        if tx.try_send(d).is_ok() {
+                            counters.forwarded.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            counters.forward_overflow.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    None => {
+                        counters.drops[DropReason::BadMode.index()].fetch_add(1, Ordering::Relaxed);
+                    }
+                },
+            }
+        }
+        if !responses.is_empty() {
+            send_batch(
+                sock,
+                send_headers,
+                pending,
+                responses,
+                outs,
+                &*keys,
+                counters,
+            );
+        }
+        n
     }
 }
 
@@ -346,20 +389,26 @@ fn send_batch(
     headers: &mut MultiHeaders<SockaddrStorage>,
     pending: &[Pending],
     responses: &[(usize, Response)],
-    outs: &mut [[u8; MAX_REPLY_LEN]],
+    outs: &mut [[u8; MAX_REPLY_LEN]; BATCH],
     keys: &impl KeyStore,
     counters: &WorkerCounters,
 ) {
     // The transmit timestamp: one clock read, as late as possible, for the whole batch.
     let tx = wall_clock();
+    // Fixed-size arrays on the stack: no allocation per batch.
     let mut lens = [0usize; BATCH];
-    let mut addrs: Vec<Option<SockaddrStorage>> = Vec::with_capacity(responses.len());
-    let mut idx = Vec::with_capacity(responses.len());
+    let mut addrs: [Option<SockaddrStorage>; BATCH] = [None; BATCH];
+    let mut idx = [0usize; BATCH];
+    let mut k = 0;
     for &(i, r) in responses {
-        if let Some(len) = finish(&mut outs[i], r, tx, keys) {
-            lens[i] = len;
-            addrs.push(pending[i].from);
-            idx.push(i);
+        let (Some(out), Some(p)) = (outs.get_mut(i), pending.get(i)) else {
+            continue;
+        };
+        if let Some(len) = finish(out, r, tx, keys) {
+            lens[k] = len;
+            addrs[k] = p.from;
+            idx[k] = i;
+            k += 1;
             match r {
                 Response::Kod { .. } => counters.kods.fetch_add(1, Ordering::Relaxed),
                 Response::CryptoNak { .. } => counters.naks.fetch_add(1, Ordering::Relaxed),
@@ -367,26 +416,30 @@ fn send_batch(
             };
         }
     }
-    let iovs: Vec<[IoSlice<'_>; 1]> = idx
-        .iter()
-        .map(|&i| [IoSlice::new(&outs[i][..lens[i]])])
-        .collect();
+    let mut iovs = [[IoSlice::new(&[])]; BATCH];
+    for j in 0..k {
+        iovs[j] = [IoSlice::new(
+            outs.get(idx[j])
+                .and_then(|o| o.get(..lens[j]))
+                .unwrap_or(&[]),
+        )];
+    }
     let mut sent = 0;
-    while sent < iovs.len() {
+    while sent < k {
         match sendmmsg(
             sock.as_raw_fd(),
             headers,
-            iovs[sent..].iter(),
-            &addrs[sent..],
+            iovs[sent..k].iter(),
+            &addrs[sent..k],
             [],
             MsgFlags::empty(),
         ) {
             Ok(r) => {
-                let k = r.count();
-                if k == 0 {
+                let c = r.count();
+                if c == 0 {
                     break;
                 }
-                sent += k;
+                sent += c;
             }
             Err(Errno::EINTR) => continue,
             Err(_) => {
