@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod barrage;
 mod bench;
 mod clockcheck;
 mod deb;
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
                 cargo().args(["test", "--workspace"]).args(&args[1..]),
             )
         }),
+        Some("barrage") => barrage::main(&root(), &args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("fuzz-list") => fuzz_targets().map(|t| {
             for name in t {
