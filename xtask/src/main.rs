@@ -30,6 +30,7 @@ commands:
                                  build the ntp-rs .deb (release binaries, dpkg-deb); with
                                  --install-test: install/upgrade/purge in an overlay, lintian
   man [--bin-dir DIR]            man pages and completions agree with every binary's --help
+  barrage [...]                  hostile traffic against a running daemon (issue 10)
   bench server [...]             server throughput: ours vs chronyd vs a minimal responder (issue 9)
 ";
 
