@@ -444,6 +444,25 @@ impl Bench {
                 format!("{} kB vs {} kB", ours.idle_rss_kb, chrony.idle_rss_kb),
             ),
         ];
+        // Latency at a fixed offered load below saturation (open loop): in a closed loop
+        // the mean latency is just in-flight / rate, so p50/p99 there mostly follow throughput.
+        for rate in ["50000", "200000"] {
+            let runs = self.rounds(&set, &["--rate", rate])?;
+            table(
+                &format!("Open loop at {rate} requests/s (latency at equal load)"),
+                &set,
+                &runs,
+            );
+            verdicts.push(verdict(
+                &format!("p99 at {rate}/s no worse than chronyd's"),
+                worst_p99(&runs[1]) <= worst_p99(&runs[2]),
+                format!(
+                    "{:.0} us vs {:.0} us",
+                    worst_p99(&runs[1]),
+                    worst_p99(&runs[2])
+                ),
+            ));
+        }
         drop((min, ours, chrony));
 
         // 2. Rate limiting on, clients spread over 2^21 source addresses (none limited).

@@ -41,6 +41,9 @@ pub struct LoadConfig {
     /// Sleep in poll (1 ms at most) when nothing is ready, instead of spinning: for runs
     /// where the server shares the generator's CPU.
     pub block: bool,
+    /// Open loop: send this many requests per second on schedule (still at most `inflight`
+    /// outstanding); 0: closed loop, a new request as soon as a slot frees.
+    pub rate: f64,
 }
 
 /// The outcome of a run.
@@ -149,11 +152,17 @@ pub fn run(cfg: &LoadConfig, seed: u64) -> Result<LoadReport, String> {
             break;
         }
         if sending {
+            // How many requests may have been sent by now.
+            let mut cap = if cfg.count == 0 { u64::MAX } else { cfg.count };
+            if cfg.rate > 0.0 {
+                let due = cfg.rate * now.saturating_duration_since(start).as_secs_f64();
+                cap = cap.min(due as u64 + 1);
+            }
             for (li, lane) in lanes.iter_mut().enumerate() {
                 let mut k = 0;
                 let mut which = [0usize; BATCH];
                 for (si, slot) in lane.iter_mut().enumerate() {
-                    if slot.busy || (cfg.count != 0 && rep.sent + k as u64 >= cfg.count) {
+                    if slot.busy || rep.sent + k as u64 >= cap {
                         continue;
                     }
                     seq += 1;

@@ -57,6 +57,9 @@ enum Cmd {
         /// Block in poll when idle instead of spinning (when the server shares this CPU).
         #[arg(long)]
         block: bool,
+        /// Open loop: requests per second on a fixed schedule (0: closed loop).
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
     },
     /// The minimal responder: answer mode 3 with mode 4 until killed.
     Responder {
@@ -141,6 +144,7 @@ fn main() -> ExitCode {
             timeout_ms,
             sources,
             block,
+            rate,
         } => {
             let cfg = client::LoadConfig {
                 target,
@@ -151,6 +155,7 @@ fn main() -> ExitCode {
                 timeout: Duration::from_millis(timeout_ms),
                 sources: sources.min(1 << 22),
                 block,
+                rate,
             };
             client::run(&cfg, seed()).map(|r| {
                 let loss = if r.sent > 0 {
