@@ -65,6 +65,13 @@ pub struct Traffic {
     pub received_packets: u64,
     /// Payload bytes received.
     pub received_bytes: u64,
+    /// Datagrams from the daemon captured arriving at this source's host on any port
+    /// (namespace source only; 0 elsewhere).
+    pub captured_packets: u64,
+    /// Their payload bytes.
+    pub captured_bytes: u64,
+    /// Captured datagrams addressed to port 0 (replies to a spoofed port-0 source).
+    pub to_port_zero: u64,
 }
 
 /// What one configuration's barrage found.
@@ -92,6 +99,12 @@ pub struct Report {
     pub elapsed: Duration,
     /// The daemon was still running at the end and exited cleanly on SIGTERM.
     pub survived: bool,
+    /// Spoofed datagrams sent from the namespace (A28: loopback, refclock, broadcast and
+    /// multicast sources, source port 0) arriving on the non-loopback interface.
+    pub spoofed_sent: usize,
+    /// Replies to them: seen on the host socket the loopback-spoofed ones name as their
+    /// source, or captured in the namespace towards port 0. Must be 0.
+    pub spoofed_answered: u64,
     /// Requests per class, for the printout.
     pub classes: BTreeMap<&'static str, usize>,
 }
@@ -117,12 +130,19 @@ impl Report {
         }
         for (src, t) in &self.sources {
             let loopback = src.starts_with("127.");
-            if !loopback && t.received_bytes > t.sent_bytes {
+            let out = t.received_bytes.max(t.captured_bytes);
+            if !loopback && out > t.sent_bytes {
                 v.push(format!(
-                    "{}: amplification to non-loopback {src}: {} bytes out for {} in",
-                    self.config, t.received_bytes, t.sent_bytes
+                    "{}: amplification to non-loopback {src}: {out} bytes out for {} in",
+                    self.config, t.sent_bytes
                 ));
             }
+        }
+        if self.spoofed_answered > 0 {
+            v.push(format!(
+                "{}: {} replies to spoofed loopback/martian/port-0 sources on a non-loopback interface",
+                self.config, self.spoofed_answered
+            ));
         }
         let allowed =
             LOG_LINES_FIXED + (self.elapsed.as_secs_f64().ceil() * LOG_LINES_PER_SECOND) as usize;
@@ -148,11 +168,13 @@ impl Report {
                 * 1e3
         };
         let mut s = format!(
-            "barrage[{}]: {} cases, {} packets in {:.1} s; probes {} answered ({} retried), {} lost; latency ms p50 {:.2} p99 {:.2} max {:.2}; log {} lines; daemon {}\n",
+            "barrage[{}]: {} cases, {} packets in {:.1} s; {} spoofed (A28), {} answered; probes {} answered ({} retried), {} lost; latency ms p50 {:.2} p99 {:.2} max {:.2}; log {} lines; daemon {}\n",
             self.config,
             self.cases,
             self.packets,
             self.elapsed.as_secs_f64(),
+            self.spoofed_sent,
+            self.spoofed_answered,
             self.latencies.len(),
             self.probe_retries,
             self.lost_probes,
@@ -164,12 +186,14 @@ impl Report {
         );
         for (src, t) in &self.sources {
             s.push_str(&format!(
-                "  from {src:<12} sent {:>6} pkts {:>9} B, got back {:>5} pkts {:>8} B (factor {:.3})\n",
+                "  from {src:<12} sent {:>6} pkts {:>9} B, got back {:>5} pkts {:>8} B, captured {:>5} pkts {:>8} B (factor {:.3})\n",
                 t.sent_packets,
                 t.sent_bytes,
                 t.received_packets,
                 t.received_bytes,
-                t.received_bytes as f64 / t.sent_bytes.max(1) as f64
+                t.captured_packets,
+                t.captured_bytes,
+                t.received_bytes.max(t.captured_bytes) as f64 / t.sent_bytes.max(1) as f64
             ));
         }
         let classes: Vec<String> = self
@@ -658,31 +682,73 @@ impl Namespace {
         Ok(n)
     }
 
-    /// Send every datagram in `datagrams` from the namespace side to `host:port`, collect the
-    /// replies; returns the traffic counts. Uses a small Python agent run with `ip netns exec`.
-    pub fn blast(&self, port: u16, datagrams: &[Vec<u8>]) -> Result<Traffic, String> {
+    /// Send every datagram in `datagrams` from the namespace side to `host:port`, then every
+    /// `spoofed` datagram (raw IPv4 with the given source address and port) and collect the
+    /// replies, both on the sending socket and by capture (a raw socket that sees every UDP
+    /// datagram from the daemon into the namespace, whatever its destination port). Uses a
+    /// small Python agent run with `ip netns exec`.
+    pub fn blast(
+        &self,
+        port: u16,
+        datagrams: &[Vec<u8>],
+        spoofed: &[(String, u16, Vec<u8>)],
+    ) -> Result<Traffic, String> {
         const AGENT: &str = r#"
-import select, socket, sys, time
-dst = (sys.argv[1], int(sys.argv[2])); src = sys.argv[3]
+import select, socket, struct, sys, time
+host, port, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+dst = (host, port)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((src, 0)); s.setblocking(False)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-sp = sb = rp = rb = 0
+# Capture: every UDP datagram from the daemon's address and port arriving in the namespace,
+# whatever its destination port (a raw socket sees them all).
+cap = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP); cap.setblocking(False)
+cap.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+hostb = socket.inet_aton(host)
+sp = sb = rp = rb = cp = cb = c0 = 0
 def drain():
-    global rp, rb
+    global rp, rb, cp, cb, c0
     while True:
         try:
             d = s.recv(65535)
         except (BlockingIOError, ConnectionRefusedError):
-            return
+            break
         rp += 1; rb += len(d)
+    while True:
+        try:
+            d = cap.recv(65535)
+        except BlockingIOError:
+            break
+        ihl = (d[0] & 15) * 4
+        if len(d) < ihl + 8 or d[12:16] != hostb:
+            continue
+        sport, dport = struct.unpack('!HH', d[ihl:ihl + 4])
+        if sport != port:
+            continue
+        cp += 1; cb += len(d) - ihl - 8
+        if dport == 0:
+            c0 += 1
+def spoof(fake, fport, b):
+    u = struct.pack('!HHHH', fport, port, 8 + len(b), 0) + b
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(u), 1, 0, 64, 17, 0,
+                     socket.inet_aton(fake), hostb) + u
+    raw.sendto(ip, (host, 0))
 for line in sys.stdin:
     line = line.strip()
-    if line == "-":
-        b = b""
-    elif line:
-        b = bytes.fromhex(line)
-    else:
+    if not line:
         continue
+    if line.startswith("R"):
+        fake, fport, hexb = line[1:].split(",")
+        try:
+            b = bytes.fromhex(hexb)
+            spoof(fake, int(fport), b)
+            if fake == src:
+                sp += 1; sb += len(b)
+        except OSError:
+            pass
+        drain()
+        continue
+    b = b"" if line == "-" else bytes.fromhex(line)
     try:
         s.sendto(b, dst); sp += 1; sb += len(b)
     except OSError:
@@ -690,8 +756,8 @@ for line in sys.stdin:
     drain()
 end = time.time() + 0.7
 while time.time() < end:
-    select.select([s], [], [], 0.05); drain()
-print(sp, sb, rp, rb)
+    select.select([s, cap], [], [], 0.05); drain()
+print(sp, sb, rp, rb, cp, cb, c0)
 "#;
         let mut child = Command::new("ip")
             .args(["netns", "exec", &self.name, "python3", "-c", AGENT])
@@ -714,6 +780,13 @@ print(sp, sb, rp, rb)
                 }
                 text.push('\n');
             }
+            for (src, sport, d) in spoofed {
+                text.push_str(&format!("R{src},{sport},"));
+                for b in d {
+                    text.push_str(&format!("{b:02x}"));
+                }
+                text.push('\n');
+            }
             stdin
                 .write_all(text.as_bytes())
                 .map_err(|e| format!("agent stdin: {e}"))?;
@@ -727,11 +800,14 @@ print(sp, sb, rp, rb)
             .filter_map(|w| w.parse().ok())
             .collect();
         match n[..] {
-            [sp, sb, rp, rb] => Ok(Traffic {
+            [sp, sb, rp, rb, cp, cb, c0] => Ok(Traffic {
                 sent_packets: sp,
                 sent_bytes: sb,
                 received_packets: rp,
                 received_bytes: rb,
+                captured_packets: cp,
+                captured_bytes: cb,
+                to_port_zero: c0,
             }),
             _ => Err(format!(
                 "agent failed: {} {}",
@@ -847,8 +923,37 @@ pub fn run_config(opts: &Options, name: &str, config: &str) -> Result<Report, St
         for x in 0..20u64 {
             datagrams.push(client_request(0xABCD_0000 + x));
         }
-        let t = ns.blast(daemon.port, &datagrams)?;
-        report.packets += t.sent_packets;
+        // A28: sources that must never be answered when they arrive on a non-loopback
+        // interface. Replies to the loopback-spoofed ones would land on `trap` here. (Source
+        // 0.0.0.0 cannot be sent: the kernel fills in the real address of a zero source.)
+        let trap = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        trap.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let trap_port = trap.local_addr().map_err(|e| e.to_string())?.port();
+        let mut spoofed = Vec::new();
+        let mut rng = Rng::new(opts.seed ^ 0x5B00F);
+        for src in [
+            "127.0.0.1",
+            "127.0.0.5",
+            "127.127.1.0",
+            "255.255.255.255",
+            "224.0.0.1",
+        ] {
+            spoofed.push((src.to_owned(), trap_port, client_request(rng.next())));
+            spoofed.push((src.to_owned(), trap_port, mode6(2, 0, 0, 0, &[])));
+            spoofed.push((src.to_owned(), trap_port, mode7(0x17, 3, 42, 0, 0)));
+        }
+        spoofed.push((ns.peer.clone(), 0, client_request(rng.next())));
+        spoofed.push((ns.peer.clone(), 0, mode6(2, 0, 0, 0, &[])));
+        report.spoofed_sent = spoofed.len();
+        let t = ns.blast(daemon.port, &datagrams, &spoofed)?;
+        // The agent counts the port-0 datagrams (its own address) among `sent_packets`.
+        report.packets += t.sent_packets + spoofed.len() as u64 - 2;
+        std::thread::sleep(Duration::from_millis(100));
+        let mut b = [0u8; 2048];
+        while trap.recv_from(&mut b).is_ok() {
+            report.spoofed_answered += 1;
+        }
+        report.spoofed_answered += t.to_port_zero;
         report.sources.insert(ns.peer.clone(), t);
         liveness(&probe, daemon.port, &mut report);
     }

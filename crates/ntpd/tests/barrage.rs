@@ -42,7 +42,10 @@ fn barrage_leaves_the_daemon_up_answering_and_never_amplifying() {
             .find(|(a, _)| a.starts_with("10.201."))
             .map(|(_, t)| t.clone())
             .expect("namespace source ran");
-        assert_eq!(ns.sent_packets as usize, r.cases + 20, "{}", r.config);
+        assert_eq!(ns.sent_packets as usize, r.cases + 22, "{}", r.config);
+        // Every reply to the namespace source was seen on its socket and by capture alike.
+        assert_eq!(ns.captured_bytes, ns.received_bytes, "{}: {ns:?}", r.config);
+        assert!(r.spoofed_sent >= 17);
         // A non-loopback client is still served: the valid requests got 48-byte answers.
         assert!(ns.received_packets >= 1, "{}: {ns:?}", r.config);
         assert!(r.latencies.len() >= 10);
