@@ -52,10 +52,13 @@ pub struct Options {
     pub tag: String,
     /// Seed of the datagram generator.
     pub seed: u64,
+    /// Check every n-th control (mode 6/7) case one at a time from the namespace (1: all;
+    /// each costs a few milliseconds of waiting for stragglers).
+    pub strict_every: usize,
 }
 
 /// Bytes and datagrams exchanged with one source address.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Traffic {
     /// Datagrams the barrage sent from this source.
     pub sent_packets: u64,
@@ -72,6 +75,15 @@ pub struct Traffic {
     pub captured_bytes: u64,
     /// Captured datagrams addressed to port 0 (replies to a spoofed port-0 source).
     pub to_port_zero: u64,
+    /// Control requests (mode 6/7) sent one at a time with their replies attributed to them
+    /// (namespace source only).
+    pub strict_requests: u64,
+    /// Of those, requests whose replies were longer than the request (must be 0).
+    pub strict_amplified: u64,
+    /// Largest reply/request byte ratio of a single strict request.
+    pub worst_factor: f64,
+    /// First 16 bytes (hex) of the request with the largest ratio.
+    pub worst_request: String,
 }
 
 /// What one configuration's barrage found.
@@ -140,6 +152,12 @@ impl Report {
                     self.config, t.sent_bytes
                 ));
             }
+            if !loopback && t.strict_amplified > 0 {
+                v.push(format!(
+                    "{}: {} single requests from non-loopback {src} got longer replies (worst factor {:.2}, request {})",
+                    self.config, t.strict_amplified, t.worst_factor, t.worst_request
+                ));
+            }
         }
         if self.spoofed_answered > 0 {
             v.push(format!(
@@ -189,6 +207,12 @@ impl Report {
             if self.survived { "alive" } else { "DEAD" }
         );
         for (src, t) in &self.sources {
+            if t.strict_requests > 0 {
+                s.push_str(&format!(
+                    "  from {src:<12} {} control requests one at a time: {} amplified, worst factor {:.3} ({})\n",
+                    t.strict_requests, t.strict_amplified, t.worst_factor, t.worst_request
+                ));
+            }
             s.push_str(&format!(
                 "  from {src:<12} sent {:>6} pkts {:>9} B, got back {:>5} pkts {:>8} B, captured {:>5} pkts {:>8} B (factor {:.3})\n",
                 t.sent_packets,
@@ -712,6 +736,7 @@ impl Namespace {
         port: u16,
         datagrams: &[Vec<u8>],
         spoofed: &[(String, u16, Vec<u8>)],
+        strict: &[Vec<u8>],
     ) -> Result<Traffic, String> {
         const AGENT: &str = r#"
 import select, socket, struct, sys, time
@@ -753,9 +778,13 @@ def spoof(fake, fport, b):
     ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(u), 1, 0, 64, 17, 0,
                      socket.inet_aton(fake), hostb) + u
     raw.sendto(ip, (host, 0))
+strict = []
 for line in sys.stdin:
     line = line.strip()
     if not line:
+        continue
+    if line.startswith("S"):
+        strict.append(bytes.fromhex(line[1:]))
         continue
     if line.startswith("R"):
         fake, fport, hexb = line[1:].split(",")
@@ -777,7 +806,51 @@ for line in sys.stdin:
 end = time.time() + 0.7
 while time.time() < end:
     select.select([s, cap], [], [], 0.05); drain()
-print(sp, sb, rp, rb, cp, cb, c0)
+# Strict phase: one request at a time, replies attributed to it (by the mode 6 sequence
+# number or the mode 7 sequence the agent writes into each request, so a straggler is not
+# charged to the wrong request), and each request's reply bytes compared with its own size.
+def key_of(b):
+    if len(b) >= 4 and b[0] & 7 == 6:
+        return (6, b[2] << 8 | b[3])
+    if len(b) >= 2 and b[0] & 7 == 7:
+        return (7, b[1] & 0x7F)
+    return None
+sn = bad = 0; worst = 0.0; worst_hex = ""
+for i, b in enumerate(strict):
+    b = bytearray(b)
+    if len(b) >= 4 and b[0] & 7 == 6:
+        b[2:4] = struct.pack("!H", i & 0xFFFF)
+    elif len(b) >= 2 and b[0] & 7 == 7:
+        b[1] = (b[1] & 0x80) | (i & 0x7F)
+    b = bytes(b)
+    k = key_of(b)
+    try:
+        s.sendto(b, dst); sp += 1; sb += len(b)
+    except OSError:
+        continue
+    sn += 1
+    got = 0
+    t_end = time.time() + 0.2
+    while time.time() < t_end:
+        r, _, _ = select.select([s], [], [], 0.005)
+        if not r:
+            break
+        try:
+            d = s.recv(65535)
+        except (BlockingIOError, ConnectionRefusedError):
+            continue
+        rp += 1; rb += len(d)
+        kd = key_of(d)
+        if k is None or kd is None or kd == k:
+            got += len(d)
+    f = got / max(len(b), 1)
+    if got > len(b):
+        bad += 1
+    if f > worst:
+        worst = f; worst_hex = b[:16].hex()
+drain()
+sys.stderr.write("worst %s\n" % worst_hex)
+print(sp, sb, rp, rb, cp, cb, c0, sn, bad, int(worst * 1000))
 "#;
         let mut child = Command::new("ip")
             .args(["netns", "exec", &self.name, "python3", "-c", AGENT])
@@ -797,6 +870,13 @@ print(sp, sb, rp, rb, cp, cb, c0)
                     for b in d {
                         text.push_str(&format!("{b:02x}"));
                     }
+                }
+                text.push('\n');
+            }
+            for d in strict {
+                text.push('S');
+                for b in d {
+                    text.push_str(&format!("{b:02x}"));
                 }
                 text.push('\n');
             }
@@ -820,7 +900,7 @@ print(sp, sb, rp, rb, cp, cb, c0)
             .filter_map(|w| w.parse().ok())
             .collect();
         match n[..] {
-            [sp, sb, rp, rb, cp, cb, c0] => Ok(Traffic {
+            [sp, sb, rp, rb, cp, cb, c0, sn, bad, worst] => Ok(Traffic {
                 sent_packets: sp,
                 sent_bytes: sb,
                 received_packets: rp,
@@ -828,6 +908,14 @@ print(sp, sb, rp, rb, cp, cb, c0)
                 captured_packets: cp,
                 captured_bytes: cb,
                 to_port_zero: c0,
+                strict_requests: sn,
+                strict_amplified: bad,
+                worst_factor: worst as f64 / 1000.0,
+                worst_request: String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .find_map(|l| l.strip_prefix("worst "))
+                    .unwrap_or("")
+                    .to_owned(),
             }),
             _ => Err(format!(
                 "agent failed: {} {}",
@@ -970,7 +1058,15 @@ pub fn run_config(opts: &Options, name: &str, config: &str) -> Result<Report, St
         spoofed.push((ns.peer.clone(), 0, client_request(rng.next())));
         spoofed.push((ns.peer.clone(), 0, mode6(2, 0, 0, 0, &[])));
         report.spoofed_sent = spoofed.len();
-        let t = ns.blast(daemon.port, &datagrams, &spoofed)?;
+        // Per-request check for the control classes (a sum over thousands of datagrams
+        // could hide one amplifying request).
+        let strict: Vec<Vec<u8>> = cases
+            .iter()
+            .filter(|c| c.bytes.first().is_some_and(|b| matches!(b & 7, 6 | 7)))
+            .step_by(opts.strict_every.max(1))
+            .map(|c| c.bytes.clone())
+            .collect();
+        let t = ns.blast(daemon.port, &datagrams, &spoofed, &strict)?;
         // The agent counts the port-0 datagrams (its own address) among `sent_packets`.
         report.packets += t.sent_packets + spoofed.len() as u64 - 2;
         std::thread::sleep(Duration::from_millis(100));
@@ -1028,6 +1124,7 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
         netns: true,
         tag: format!("x{}", std::process::id()),
         seed: 0x0B4D_5EED,
+        strict_every: 1,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
