@@ -108,6 +108,11 @@ pub struct Report {
     /// Datagrams the kernel dropped on the daemon's sockets (full receive buffers), from
     /// `/proc/net/udp`; informational.
     pub kernel_drops: u64,
+    /// The daemon's own counters at the end (mode 6), when it answers mode 6 from loopback.
+    pub counters: Option<BTreeMap<String, u64>>,
+    /// Datagrams that reached the daemon's port (all sources, probes included), for the
+    /// counter check: each must be counted as received by the daemon or dropped by the kernel.
+    pub delivered: u64,
     /// Lines in the daemon's log file at the end.
     pub log_lines: usize,
     /// Duration of the barrage.
@@ -164,6 +169,17 @@ impl Report {
                 "{}: {} replies to spoofed loopback/martian/port-0 sources on a non-loopback interface",
                 self.config, self.spoofed_answered
             ));
+        }
+        if let Some(c) = &self.counters {
+            // Every datagram that reached the port was counted by the daemon or dropped by
+            // the kernel (readable with ntpq -c iostats).
+            let received = c.get("io_received").copied().unwrap_or(0);
+            if received + self.kernel_drops < self.delivered {
+                v.push(format!(
+                    "{}: the daemon counted {received} datagrams received (+{} kernel drops) of {} delivered",
+                    self.config, self.kernel_drops, self.delivered
+                ));
+            }
         }
         let allowed =
             LOG_LINES_FIXED + (self.elapsed.as_secs_f64().ceil() * LOG_LINES_PER_SECOND) as usize;
@@ -229,6 +245,17 @@ impl Report {
             .iter()
             .map(|(k, n)| format!("{k} {n}"))
             .collect();
+        match &self.counters {
+            Some(c) => {
+                let kv: Vec<String> = c.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                s.push_str(&format!(
+                    "  daemon counters (mode 6, {} datagrams delivered): {}\n",
+                    self.delivered,
+                    kv.join(" ")
+                ));
+            }
+            None => s.push_str("  daemon counters: not readable over mode 6 (no reply)\n"),
+        }
         s.push_str(&format!("  classes: {}\n", classes.join(", ")));
         s
     }
@@ -629,6 +656,43 @@ pub fn probe_once(sock: &UdpSocket, port: u16, timeout: Duration) -> Option<Dura
         }
     }
     None
+}
+
+/// The daemon's packet counters read over mode 6 from 127.0.0.1 (READVAR of the `io_*` and
+/// `ss_*` system variables, as `ntpq -c iostats -c sysstats` does); `None` when the daemon
+/// does not answer mode 6.
+pub fn read_counters(port: u16) -> Option<BTreeMap<String, u64>> {
+    let names = b"io_received,io_dropped,io_ignored,ss_received,ss_badformat,ss_declined,ss_restricted,ss_limited,ss_processed";
+    let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .ok()?;
+    let mut req = mode6(2, 0, 0, names.len() as u16, names);
+    req[2..4].copy_from_slice(&0x4242u16.to_be_bytes());
+    sock.send_to(&req, ("127.0.0.1", port)).ok()?;
+    let mut buf = [0u8; 2048];
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let (n, _) = sock.recv_from(&mut buf).ok()?;
+        let d = buf.get(..n)?;
+        // A response (bit 7) to our READVAR with our sequence.
+        if d.len() < 12 || d[1] & 0x9F != 0x82 || d[2..4] != 0x4242u16.to_be_bytes() {
+            continue;
+        }
+        let count = usize::from(u16::from_be_bytes([d[10], d[11]]));
+        text.push_str(&String::from_utf8_lossy(d.get(12..12 + count)?));
+        if d[1] & 0x20 == 0 {
+            break;
+        }
+    }
+    let map: BTreeMap<String, u64> = text
+        .split(',')
+        .filter_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            Some((k.trim().to_owned(), v.trim().parse().ok()?))
+        })
+        .collect();
+    (!map.is_empty()).then_some(map)
 }
 
 /// Datagrams dropped by the kernel on every IPv4 UDP socket bound to `port` (the `drops`
@@ -1084,8 +1148,12 @@ pub fn run_config(opts: &Options, name: &str, config: &str) -> Result<Report, St
         liveness(&probe, daemon.port, &mut report);
     }
     report.elapsed = start.elapsed();
+    // Spoofed datagrams may never reach the socket (the kernel drops martians; port 0 too,
+    // perhaps); everything else does. Probes are not counted in `packets`: a lower bound.
+    report.delivered = report.packets - report.spoofed_sent as u64;
     let alive = daemon.alive();
     report.kernel_drops = kernel_drops(daemon.port);
+    report.counters = read_counters(daemon.port);
     report.log_lines = daemon.log_lines();
     report.survived = alive && daemon.terminate();
     if !report.survived {
