@@ -52,10 +52,13 @@ pub struct Options {
     pub tag: String,
     /// Seed of the datagram generator.
     pub seed: u64,
+    /// Check every n-th control (mode 6/7) case one at a time from the namespace (1: all;
+    /// each costs a few milliseconds of waiting for stragglers).
+    pub strict_every: usize,
 }
 
 /// Bytes and datagrams exchanged with one source address.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Traffic {
     /// Datagrams the barrage sent from this source.
     pub sent_packets: u64,
@@ -65,6 +68,22 @@ pub struct Traffic {
     pub received_packets: u64,
     /// Payload bytes received.
     pub received_bytes: u64,
+    /// Datagrams from the daemon captured arriving at this source's host on any port
+    /// (namespace source only; 0 elsewhere).
+    pub captured_packets: u64,
+    /// Their payload bytes.
+    pub captured_bytes: u64,
+    /// Captured datagrams addressed to port 0 (replies to a spoofed port-0 source).
+    pub to_port_zero: u64,
+    /// Control requests (mode 6/7) sent one at a time with their replies attributed to them
+    /// (namespace source only).
+    pub strict_requests: u64,
+    /// Of those, requests whose replies were longer than the request (must be 0).
+    pub strict_amplified: u64,
+    /// Largest reply/request byte ratio of a single strict request.
+    pub worst_factor: f64,
+    /// First 16 bytes (hex) of the request with the largest ratio.
+    pub worst_request: String,
 }
 
 /// What one configuration's barrage found.
@@ -86,12 +105,26 @@ pub struct Report {
     /// datagrams can fill the socket buffer, so the kernel drops a single probe; that is UDP,
     /// not the daemon).
     pub probe_retries: usize,
+    /// Datagrams the kernel dropped on the daemon's sockets (full receive buffers), from
+    /// `/proc/net/udp`; informational.
+    pub kernel_drops: u64,
+    /// The daemon's own counters at the end (mode 6), when it answers mode 6 from loopback.
+    pub counters: Option<BTreeMap<String, u64>>,
+    /// Datagrams that reached the daemon's port (all sources, probes included), for the
+    /// counter check: each must be counted as received by the daemon or dropped by the kernel.
+    pub delivered: u64,
     /// Lines in the daemon's log file at the end.
     pub log_lines: usize,
     /// Duration of the barrage.
     pub elapsed: Duration,
     /// The daemon was still running at the end and exited cleanly on SIGTERM.
     pub survived: bool,
+    /// Spoofed datagrams sent from the namespace (A28: loopback, refclock, broadcast and
+    /// multicast sources, source port 0) arriving on the non-loopback interface.
+    pub spoofed_sent: usize,
+    /// Replies to them: seen on the host socket the loopback-spoofed ones name as their
+    /// source, or captured in the namespace towards port 0. Must be 0.
+    pub spoofed_answered: u64,
     /// Requests per class, for the printout.
     pub classes: BTreeMap<&'static str, usize>,
 }
@@ -117,10 +150,34 @@ impl Report {
         }
         for (src, t) in &self.sources {
             let loopback = src.starts_with("127.");
-            if !loopback && t.received_bytes > t.sent_bytes {
+            let out = t.received_bytes.max(t.captured_bytes);
+            if !loopback && out > t.sent_bytes {
                 v.push(format!(
-                    "{}: amplification to non-loopback {src}: {} bytes out for {} in",
-                    self.config, t.received_bytes, t.sent_bytes
+                    "{}: amplification to non-loopback {src}: {out} bytes out for {} in",
+                    self.config, t.sent_bytes
+                ));
+            }
+            if !loopback && t.strict_amplified > 0 {
+                v.push(format!(
+                    "{}: {} single requests from non-loopback {src} got longer replies (worst factor {:.2}, request {})",
+                    self.config, t.strict_amplified, t.worst_factor, t.worst_request
+                ));
+            }
+        }
+        if self.spoofed_answered > 0 {
+            v.push(format!(
+                "{}: {} replies to spoofed loopback/martian/port-0 sources on a non-loopback interface",
+                self.config, self.spoofed_answered
+            ));
+        }
+        if let Some(c) = &self.counters {
+            // Every datagram that reached the port was counted by the daemon or dropped by
+            // the kernel (readable with ntpq -c iostats).
+            let received = c.get("io_received").copied().unwrap_or(0);
+            if received + self.kernel_drops < self.delivered {
+                v.push(format!(
+                    "{}: the daemon counted {received} datagrams received (+{} kernel drops) of {} delivered",
+                    self.config, self.kernel_drops, self.delivered
                 ));
             }
         }
@@ -148,11 +205,13 @@ impl Report {
                 * 1e3
         };
         let mut s = format!(
-            "barrage[{}]: {} cases, {} packets in {:.1} s; probes {} answered ({} retried), {} lost; latency ms p50 {:.2} p99 {:.2} max {:.2}; log {} lines; daemon {}\n",
+            "barrage[{}]: {} cases, {} packets in {:.1} s; {} spoofed (A28), {} answered; probes {} answered ({} retried), {} lost; latency ms p50 {:.2} p99 {:.2} max {:.2}; log {} lines; kernel drops {}; daemon {}\n",
             self.config,
             self.cases,
             self.packets,
             self.elapsed.as_secs_f64(),
+            self.spoofed_sent,
+            self.spoofed_answered,
             self.latencies.len(),
             self.probe_retries,
             self.lost_probes,
@@ -160,16 +219,25 @@ impl Report {
             pct(0.99),
             pct(1.0),
             self.log_lines,
+            self.kernel_drops,
             if self.survived { "alive" } else { "DEAD" }
         );
         for (src, t) in &self.sources {
+            if t.strict_requests > 0 {
+                s.push_str(&format!(
+                    "  from {src:<12} {} control requests one at a time: {} amplified, worst factor {:.3} ({})\n",
+                    t.strict_requests, t.strict_amplified, t.worst_factor, t.worst_request
+                ));
+            }
             s.push_str(&format!(
-                "  from {src:<12} sent {:>6} pkts {:>9} B, got back {:>5} pkts {:>8} B (factor {:.3})\n",
+                "  from {src:<12} sent {:>6} pkts {:>9} B, got back {:>5} pkts {:>8} B, captured {:>5} pkts {:>8} B (factor {:.3})\n",
                 t.sent_packets,
                 t.sent_bytes,
                 t.received_packets,
                 t.received_bytes,
-                t.received_bytes as f64 / t.sent_bytes.max(1) as f64
+                t.captured_packets,
+                t.captured_bytes,
+                t.received_bytes.max(t.captured_bytes) as f64 / t.sent_bytes.max(1) as f64
             ));
         }
         let classes: Vec<String> = self
@@ -177,6 +245,17 @@ impl Report {
             .iter()
             .map(|(k, n)| format!("{k} {n}"))
             .collect();
+        match &self.counters {
+            Some(c) => {
+                let kv: Vec<String> = c.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                s.push_str(&format!(
+                    "  daemon counters (mode 6, {} datagrams delivered): {}\n",
+                    self.delivered,
+                    kv.join(" ")
+                ));
+            }
+            None => s.push_str("  daemon counters: not readable over mode 6 (no reply)\n"),
+        }
         s.push_str(&format!("  classes: {}\n", classes.join(", ")));
         s
     }
@@ -579,6 +658,59 @@ pub fn probe_once(sock: &UdpSocket, port: u16, timeout: Duration) -> Option<Dura
     None
 }
 
+/// The daemon's packet counters read over mode 6 from 127.0.0.1 (READVAR of the `io_*` and
+/// `ss_*` system variables, as `ntpq -c iostats -c sysstats` does); `None` when the daemon
+/// does not answer mode 6.
+pub fn read_counters(port: u16) -> Option<BTreeMap<String, u64>> {
+    let names = b"io_received,io_dropped,io_ignored,ss_received,ss_badformat,ss_declined,ss_restricted,ss_limited,ss_processed";
+    let sock = UdpSocket::bind("127.0.0.1:0").ok()?;
+    sock.set_read_timeout(Some(Duration::from_millis(500)))
+        .ok()?;
+    let mut req = mode6(2, 0, 0, names.len() as u16, names);
+    req[2..4].copy_from_slice(&0x4242u16.to_be_bytes());
+    sock.send_to(&req, ("127.0.0.1", port)).ok()?;
+    let mut buf = [0u8; 2048];
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let (n, _) = sock.recv_from(&mut buf).ok()?;
+        let d = buf.get(..n)?;
+        // A response (bit 7) to our READVAR with our sequence.
+        if d.len() < 12 || d[1] & 0x9F != 0x82 || d[2..4] != 0x4242u16.to_be_bytes() {
+            continue;
+        }
+        let count = usize::from(u16::from_be_bytes([d[10], d[11]]));
+        text.push_str(&String::from_utf8_lossy(d.get(12..12 + count)?));
+        if d[1] & 0x20 == 0 {
+            break;
+        }
+    }
+    let map: BTreeMap<String, u64> = text
+        .split(',')
+        .filter_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            Some((k.trim().to_owned(), v.trim().parse().ok()?))
+        })
+        .collect();
+    (!map.is_empty()).then_some(map)
+}
+
+/// Datagrams dropped by the kernel on every IPv4 UDP socket bound to `port` (the `drops`
+/// column of `/proc/net/udp`, which lists the sockets of the current network namespace).
+pub fn kernel_drops(port: u16) -> u64 {
+    let text = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+    let want = format!(":{port:04X}");
+    text.lines()
+        .skip(1)
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|local| local.ends_with(&want))
+        })
+        .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+        .sum()
+}
+
 /// One liveness probe (up to [`PROBE_TRIES`] tries) recorded in `report`.
 fn liveness(sock: &UdpSocket, port: u16, report: &mut Report) {
     for _ in 0..PROBE_TRIES {
@@ -658,31 +790,78 @@ impl Namespace {
         Ok(n)
     }
 
-    /// Send every datagram in `datagrams` from the namespace side to `host:port`, collect the
-    /// replies; returns the traffic counts. Uses a small Python agent run with `ip netns exec`.
-    pub fn blast(&self, port: u16, datagrams: &[Vec<u8>]) -> Result<Traffic, String> {
+    /// Send every datagram in `datagrams` from the namespace side to `host:port`, then every
+    /// `spoofed` datagram (raw IPv4 with the given source address and port) and collect the
+    /// replies, both on the sending socket and by capture (a raw socket that sees every UDP
+    /// datagram from the daemon into the namespace, whatever its destination port). Uses a
+    /// small Python agent run with `ip netns exec`.
+    pub fn blast(
+        &self,
+        port: u16,
+        datagrams: &[Vec<u8>],
+        spoofed: &[(String, u16, Vec<u8>)],
+        strict: &[Vec<u8>],
+    ) -> Result<Traffic, String> {
         const AGENT: &str = r#"
-import select, socket, sys, time
-dst = (sys.argv[1], int(sys.argv[2])); src = sys.argv[3]
+import select, socket, struct, sys, time
+host, port, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+dst = (host, port)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((src, 0)); s.setblocking(False)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-sp = sb = rp = rb = 0
+# Capture: every UDP datagram from the daemon's address and port arriving in the namespace,
+# whatever its destination port (a raw socket sees them all).
+cap = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP); cap.setblocking(False)
+cap.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+hostb = socket.inet_aton(host)
+sp = sb = rp = rb = cp = cb = c0 = 0
 def drain():
-    global rp, rb
+    global rp, rb, cp, cb, c0
     while True:
         try:
             d = s.recv(65535)
         except (BlockingIOError, ConnectionRefusedError):
-            return
+            break
         rp += 1; rb += len(d)
+    while True:
+        try:
+            d = cap.recv(65535)
+        except BlockingIOError:
+            break
+        ihl = (d[0] & 15) * 4
+        if len(d) < ihl + 8 or d[12:16] != hostb:
+            continue
+        sport, dport = struct.unpack('!HH', d[ihl:ihl + 4])
+        if sport != port:
+            continue
+        cp += 1; cb += len(d) - ihl - 8
+        if dport == 0:
+            c0 += 1
+def spoof(fake, fport, b):
+    u = struct.pack('!HHHH', fport, port, 8 + len(b), 0) + b
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(u), 1, 0, 64, 17, 0,
+                     socket.inet_aton(fake), hostb) + u
+    raw.sendto(ip, (host, 0))
+strict = []
 for line in sys.stdin:
     line = line.strip()
-    if line == "-":
-        b = b""
-    elif line:
-        b = bytes.fromhex(line)
-    else:
+    if not line:
         continue
+    if line.startswith("S"):
+        strict.append(bytes.fromhex(line[1:]))
+        continue
+    if line.startswith("R"):
+        fake, fport, hexb = line[1:].split(",")
+        try:
+            b = bytes.fromhex(hexb)
+            spoof(fake, int(fport), b)
+            if fake == src:
+                sp += 1; sb += len(b)
+        except OSError:
+            pass
+        drain()
+        continue
+    b = b"" if line == "-" else bytes.fromhex(line)
     try:
         s.sendto(b, dst); sp += 1; sb += len(b)
     except OSError:
@@ -690,8 +869,52 @@ for line in sys.stdin:
     drain()
 end = time.time() + 0.7
 while time.time() < end:
-    select.select([s], [], [], 0.05); drain()
-print(sp, sb, rp, rb)
+    select.select([s, cap], [], [], 0.05); drain()
+# Strict phase: one request at a time, replies attributed to it (by the mode 6 sequence
+# number or the mode 7 sequence the agent writes into each request, so a straggler is not
+# charged to the wrong request), and each request's reply bytes compared with its own size.
+def key_of(b):
+    if len(b) >= 4 and b[0] & 7 == 6:
+        return (6, b[2] << 8 | b[3])
+    if len(b) >= 2 and b[0] & 7 == 7:
+        return (7, b[1] & 0x7F)
+    return None
+sn = bad = 0; worst = 0.0; worst_hex = ""
+for i, b in enumerate(strict):
+    b = bytearray(b)
+    if len(b) >= 4 and b[0] & 7 == 6:
+        b[2:4] = struct.pack("!H", i & 0xFFFF)
+    elif len(b) >= 2 and b[0] & 7 == 7:
+        b[1] = (b[1] & 0x80) | (i & 0x7F)
+    b = bytes(b)
+    k = key_of(b)
+    try:
+        s.sendto(b, dst); sp += 1; sb += len(b)
+    except OSError:
+        continue
+    sn += 1
+    got = 0
+    t_end = time.time() + 0.2
+    while time.time() < t_end:
+        r, _, _ = select.select([s], [], [], 0.005)
+        if not r:
+            break
+        try:
+            d = s.recv(65535)
+        except (BlockingIOError, ConnectionRefusedError):
+            continue
+        rp += 1; rb += len(d)
+        kd = key_of(d)
+        if k is None or kd is None or kd == k:
+            got += len(d)
+    f = got / max(len(b), 1)
+    if got > len(b):
+        bad += 1
+    if f > worst:
+        worst = f; worst_hex = b[:16].hex()
+drain()
+sys.stderr.write("worst %s\n" % worst_hex)
+print(sp, sb, rp, rb, cp, cb, c0, sn, bad, int(worst * 1000))
 "#;
         let mut child = Command::new("ip")
             .args(["netns", "exec", &self.name, "python3", "-c", AGENT])
@@ -714,6 +937,20 @@ print(sp, sb, rp, rb)
                 }
                 text.push('\n');
             }
+            for d in strict {
+                text.push('S');
+                for b in d {
+                    text.push_str(&format!("{b:02x}"));
+                }
+                text.push('\n');
+            }
+            for (src, sport, d) in spoofed {
+                text.push_str(&format!("R{src},{sport},"));
+                for b in d {
+                    text.push_str(&format!("{b:02x}"));
+                }
+                text.push('\n');
+            }
             stdin
                 .write_all(text.as_bytes())
                 .map_err(|e| format!("agent stdin: {e}"))?;
@@ -727,11 +964,22 @@ print(sp, sb, rp, rb)
             .filter_map(|w| w.parse().ok())
             .collect();
         match n[..] {
-            [sp, sb, rp, rb] => Ok(Traffic {
+            [sp, sb, rp, rb, cp, cb, c0, sn, bad, worst] => Ok(Traffic {
                 sent_packets: sp,
                 sent_bytes: sb,
                 received_packets: rp,
                 received_bytes: rb,
+                captured_packets: cp,
+                captured_bytes: cb,
+                to_port_zero: c0,
+                strict_requests: sn,
+                strict_amplified: bad,
+                worst_factor: worst as f64 / 1000.0,
+                worst_request: String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .find_map(|l| l.strip_prefix("worst "))
+                    .unwrap_or("")
+                    .to_owned(),
             }),
             _ => Err(format!(
                 "agent failed: {} {}",
@@ -837,6 +1085,11 @@ pub fn run_config(opts: &Options, name: &str, config: &str) -> Result<Report, St
             drain(&socks, &mut report);
         }
         if k % 50 == 0 {
+            // Let the daemon drain its socket first: a probe that arrives while the kernel
+            // buffer is still full of the last burst is dropped by the kernel (counted in
+            // `kernel_drops`), which says nothing about the daemon. On a loaded two-core
+            // machine this happened in about one run in three without the pause.
+            std::thread::sleep(Duration::from_millis(20));
             liveness(&probe, daemon.port, &mut report);
         }
     }
@@ -847,8 +1100,45 @@ pub fn run_config(opts: &Options, name: &str, config: &str) -> Result<Report, St
         for x in 0..20u64 {
             datagrams.push(client_request(0xABCD_0000 + x));
         }
-        let t = ns.blast(daemon.port, &datagrams)?;
-        report.packets += t.sent_packets;
+        // A28: sources that must never be answered when they arrive on a non-loopback
+        // interface. Replies to the loopback-spoofed ones would land on `trap` here. (Source
+        // 0.0.0.0 cannot be sent: the kernel fills in the real address of a zero source.)
+        let trap = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        trap.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let trap_port = trap.local_addr().map_err(|e| e.to_string())?.port();
+        let mut spoofed = Vec::new();
+        let mut rng = Rng::new(opts.seed ^ 0x5B00F);
+        for src in [
+            "127.0.0.1",
+            "127.0.0.5",
+            "127.127.1.0",
+            "255.255.255.255",
+            "224.0.0.1",
+        ] {
+            spoofed.push((src.to_owned(), trap_port, client_request(rng.next())));
+            spoofed.push((src.to_owned(), trap_port, mode6(2, 0, 0, 0, &[])));
+            spoofed.push((src.to_owned(), trap_port, mode7(0x17, 3, 42, 0, 0)));
+        }
+        spoofed.push((ns.peer.clone(), 0, client_request(rng.next())));
+        spoofed.push((ns.peer.clone(), 0, mode6(2, 0, 0, 0, &[])));
+        report.spoofed_sent = spoofed.len();
+        // Per-request check for the control classes (a sum over thousands of datagrams
+        // could hide one amplifying request).
+        let strict: Vec<Vec<u8>> = cases
+            .iter()
+            .filter(|c| c.bytes.first().is_some_and(|b| matches!(b & 7, 6 | 7)))
+            .step_by(opts.strict_every.max(1))
+            .map(|c| c.bytes.clone())
+            .collect();
+        let t = ns.blast(daemon.port, &datagrams, &spoofed, &strict)?;
+        // The agent counts the port-0 datagrams (its own address) among `sent_packets`.
+        report.packets += t.sent_packets + spoofed.len() as u64 - 2;
+        std::thread::sleep(Duration::from_millis(100));
+        let mut b = [0u8; 2048];
+        while trap.recv_from(&mut b).is_ok() {
+            report.spoofed_answered += 1;
+        }
+        report.spoofed_answered += t.to_port_zero;
         report.sources.insert(ns.peer.clone(), t);
         liveness(&probe, daemon.port, &mut report);
     }
@@ -858,7 +1148,12 @@ pub fn run_config(opts: &Options, name: &str, config: &str) -> Result<Report, St
         liveness(&probe, daemon.port, &mut report);
     }
     report.elapsed = start.elapsed();
+    // Spoofed datagrams may never reach the socket (the kernel drops martians; port 0 too,
+    // perhaps); everything else does. Probes are not counted in `packets`: a lower bound.
+    report.delivered = report.packets - report.spoofed_sent as u64;
     let alive = daemon.alive();
+    report.kernel_drops = kernel_drops(daemon.port);
+    report.counters = read_counters(daemon.port);
     report.log_lines = daemon.log_lines();
     report.survived = alive && daemon.terminate();
     if !report.survived {
@@ -897,6 +1192,7 @@ pub fn main(root: &Path, args: &[String]) -> Result<(), String> {
         netns: true,
         tag: format!("x{}", std::process::id()),
         seed: 0x0B4D_5EED,
+        strict_every: 1,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {

@@ -97,6 +97,11 @@ struct Setup {
     clock_ppm: f64,
     engine: EngineConfig,
     iburst: bool,
+    /// Extra one-way delay on each server's replies, seconds (a delay attack on the return
+    /// path), applied from `delay_from` on.
+    reply_delay: Vec<f64>,
+    /// True time the reply delays start.
+    delay_from: f64,
     duration: f64,
     warmup: f64,
     attacks: Vec<Attack>,
@@ -114,6 +119,8 @@ impl Setup {
                 ..EngineConfig::default()
             },
             iburst: true,
+            reply_delay: Vec::new(),
+            delay_from: 0.0,
             duration,
             warmup: 0.0,
             attacks: Vec::new(),
@@ -234,7 +241,10 @@ fn run(mut s: Setup) -> Outcome {
                         }
                     }
                     let d1 = 1e-3 + 100e-6 * rng.next_exp();
-                    let d2 = 1e-3 + 100e-6 * rng.next_exp();
+                    let mut d2 = 1e-3 + 100e-6 * rng.next_exp();
+                    if now >= s.delay_from {
+                        d2 += s.reply_delay.get(i).copied().unwrap_or(0.0);
+                    }
                     let Ok(req) = NtpHeader::decode(&bytes) else {
                         continue;
                     };
@@ -820,4 +830,118 @@ fn genuine_kod_rate_every_time_slows_down_within_cap_and_others_keep_sync() {
         KissCode::Rate,
         "the kiss the test sends is RATE"
     );
+}
+
+#[test]
+fn unknown_kiss_codes_with_the_right_origin_are_not_samples() {
+    // B13: the only server answers every request with a kiss (right origin) of an unknown or
+    // non-rate code. Tolerance: never synchronised, no clock correction, no backoff (it is
+    // still polled at least every 2^10 s) and never denied (none of them is authenticated).
+    let codes = [
+        *b"XXXX", *b"CRYP", *b"NKEY", *b"AUTH", *b"INIT", *b"DENY", *b"RSTR",
+    ];
+    let n = Rc::new(RefCell::new(0usize));
+    let k = Rc::clone(&n);
+    let kisser: Respond = Box::new(move |t, req| {
+        let mut h = honest_reply(t, 5.0, req);
+        h.leap = LeapIndicator::Unsynchronized;
+        h.stratum = 0;
+        let mut i = k.borrow_mut();
+        h.reference_id = RefId::from_bytes(codes[*i % codes.len()]);
+        *i += 1;
+        Some(h)
+    });
+    let out = run(Setup::new(36, vec![kisser], 4.0 * 3600.0));
+    assert_eq!(out.snapshot.system.stratum, 16);
+    assert_eq!(out.steps, 0);
+    assert_eq!(out.max_abs_frequency, 0.0);
+    assert!(!out.snapshot.sources[0].denied);
+    assert!(out.requests[0] >= 14, "{:?}", out.requests);
+    assert!(*n.borrow() >= 14);
+}
+
+#[test]
+fn server_that_reports_us_as_its_reference_is_never_selected() {
+    // B21/C14: one of three servers claims stratum 3 with our own refid (a synchronisation
+    // loop) and a time 2 s off. Tolerance: it is never a candidate, the clock stays within
+    // 500 us of UTC, no step.
+    let ours = RefId::from_ipv4(std::net::Ipv4Addr::new(198, 51, 100, 7));
+    let mut s = Setup::new(
+        37,
+        vec![
+            perfect(),
+            tampered(move |h| {
+                h.stratum = 3;
+                h.reference_id = ours;
+                h.receive_timestamp = h.receive_timestamp + NtpDuration::from_seconds(2);
+                h.transmit_timestamp = h.transmit_timestamp + NtpDuration::from_seconds(2);
+            }),
+            perfect(),
+        ],
+        6.0 * 3600.0,
+    );
+    s.engine.local_refids = vec![ours];
+    s.warmup = 3600.0;
+    let out = run(s);
+    assert_eq!(out.steps, 0);
+    assert!(out.max_abs_offset < 500e-6, "{}", out.max_abs_offset);
+    let src = &out.snapshot.sources[1];
+    assert_eq!(src.select, SelectStatus::Rejected);
+    // Reachable (it answers) but every packet fails TEST12.
+    assert_eq!(
+        src.flash & ntp_core::engine::TEST_LOOP,
+        ntp_core::engine::TEST_LOOP
+    );
+}
+
+#[test]
+fn fewer_sources_than_minsane_never_steer_the_clock() {
+    // C04: `tos minsane 3` with two servers that agree on +0.5 s. Tolerance: never
+    // synchronised, no step, no frequency correction.
+    let mut s = Setup::new(
+        38,
+        vec![server_with(|_| 0.5), server_with(|_| 0.5)],
+        3.0 * 3600.0,
+    );
+    s.engine.tos.minsane = 3;
+    let out = run(s);
+    assert_eq!(out.steps, 0);
+    assert_eq!(out.snapshot.system.stratum, 16);
+    assert_eq!(out.max_abs_frequency, 0.0);
+}
+
+#[test]
+fn delay_attack_on_the_return_path_shifts_by_at_most_half_the_delay() {
+    // C08: after 2 h an on-path attacker holds back every reply of the only server by
+    // 200 ms. The offset error of one such sample is -100 ms (delay/2); the clock must never
+    // be pulled further than that (plus 5 ms for the free-running drift and filter lag), and
+    // nothing may be stepped beyond the error the attack can cause.
+    let mut s = Setup::new(39, vec![perfect()], 6.0 * 3600.0);
+    s.reply_delay = vec![0.2];
+    s.delay_from = 7200.0;
+    s.warmup = 3600.0;
+    let out = run(s);
+    assert!(out.max_abs_offset <= 0.105, "{}", out.max_abs_offset);
+    assert!(
+        out.step_log.iter().all(|&(_, d)| d.abs() <= 0.105),
+        "{:?}",
+        out.step_log
+    );
+}
+
+#[test]
+fn delay_attack_on_one_of_three_barely_moves_the_clock() {
+    // C08 with honest company: one of three servers' replies are held back by 200 ms from
+    // the start of the second hour. Its samples carry a 100 ms error but also a 200 ms delay,
+    // so a wide interval and a small weight; it still intersects the honest pair, and with
+    // three survivors (minclock) the cluster algorithm prunes nothing, so it is averaged in.
+    // Observed pull: about 22 ms. Tolerance: under 50 ms (half the one-sample error), no
+    // step. A delay filter (chrony's maxdelayratio) would do better; see docs/security.md.
+    let mut s = Setup::new(40, vec![perfect(), perfect(), perfect()], 6.0 * 3600.0);
+    s.reply_delay = vec![0.0, 0.2, 0.0];
+    s.delay_from = 3600.0;
+    s.warmup = 3600.0;
+    let out = run(s);
+    assert_eq!(out.steps, 0, "{:?}", out.step_log);
+    assert!(out.max_abs_offset < 0.05, "{}", out.max_abs_offset);
 }
