@@ -93,6 +93,13 @@ struct Daemon {
     workers: usize,
 }
 
+/// The signal streams, created before serving starts.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
 /// A reply from an upstream server on an association's own socket.
 struct SourceDatagram {
     from: SocketAddr,
@@ -306,6 +313,17 @@ fn run(args: Args) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("runtime: {e}"))?;
+    // Signal handlers exist before the first request is answered: a SIGTERM that arrives
+    // as soon as the daemon serves must still save the drift file.
+    let signals = rt.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok::<_, std::io::Error>(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    });
+    let signals = signals.map_err(|e| format!("signals: {e}"))?;
     let (ctl_tx, ctl_rx) = mpsc::channel::<ControlDatagram>(1024);
     let (source_tx, source_rx) = mpsc::channel::<SourceDatagram>(1024);
     let mut counters = Vec::new();
@@ -374,7 +392,7 @@ fn run(args: Args) -> Result<(), String> {
                         );
                     }
                 }
-                d.main_loop(ctl_rx, source_rx).await
+                d.main_loop(ctl_rx, source_rx, signals).await
             })
             .await
     });
@@ -421,11 +439,13 @@ impl Daemon {
         &mut self,
         mut ctl_rx: mpsc::Receiver<ControlDatagram>,
         mut source_rx: mpsc::Receiver<SourceDatagram>,
+        signals: Signals,
     ) -> Result<(), String> {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-        let mut int = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
-        let mut hup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
+        let Signals {
+            mut term,
+            mut int,
+            mut hup,
+        } = signals;
         let mut retry = tokio::time::interval(Duration::from_secs(60));
         self.engine.handle_timeout(self.mono(), wall_clock());
         loop {
@@ -571,7 +591,13 @@ impl Daemon {
             stratum: s.stratum,
             precision: s.precision,
             root_delay: NtpShort::from_seconds_f64(s.root_delay),
-            root_dispersion: NtpShort::from_seconds_f64(s.root_dispersion),
+            // Aged at PHI since the last clock update, so a server whose upstreams are gone
+            // advertises a growing dispersion instead of a frozen one.
+            root_dispersion: NtpShort::from_seconds_f64(
+                s.root_dispersion
+                    + s.last_update
+                        .map_or(0.0, |t| 15e-6 * self.mono().secs_since(t).max(0.0)),
+            ),
             reference_id: s.refid,
             reference_timestamp: s.reftime,
         };
