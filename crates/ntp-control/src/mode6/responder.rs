@@ -22,7 +22,7 @@
 //! - READ_MRU needs a nonce from REQ_NONCE: a keyed hash of the source address, port and a
 //!   monotonic time, valid for 16 s. Without a valid nonce there is no reply at all (classic).
 //!   `nomrulist` gives `CERR_PERMISSION`.
-//! - **No amplification** ([`within_budget`]): to a source that is neither loopback nor
+//! - **No amplification** (`within_budget`): to a source that is neither loopback nor
 //!   authenticated, the bytes of all reply datagrams never exceed the request's bytes, except
 //!   READ_MRU after a valid nonce (the nonce proves the source receives at its address). A
 //!   larger reply is replaced by a 12-octet `CERR_PERMISSION` error. A remote unauthenticated
