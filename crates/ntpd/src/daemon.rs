@@ -220,7 +220,11 @@ fn run(args: Args) -> Result<(), String> {
     let threads = args
         .server_threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let addrs = net::local_addresses(families);
+    let addrs = net::select_addresses(
+        &net::local_interfaces(families),
+        &config.interfaces,
+        &args.interface,
+    );
     let mut per_worker: Vec<Vec<UdpSocket>> = (0..threads.max(1)).map(|_| Vec::new()).collect();
     let mut reply_sockets = HashMap::new();
     for ip in &addrs {

@@ -35,7 +35,15 @@ impl Families {
 /// The local addresses of every interface that is up, as classic ntpd enumerates them
 /// (IPv6 link-local addresses are left out: they need a scope and are not served by default).
 pub fn local_addresses(families: Families) -> Vec<IpAddr> {
-    let mut out = Vec::new();
+    local_interfaces(families)
+        .into_iter()
+        .map(|(_, ip)| ip)
+        .collect()
+}
+
+/// (interface name, address) of every interface that is up (see [`local_addresses`]).
+pub fn local_interfaces(families: Families) -> Vec<(String, IpAddr)> {
+    let mut out: Vec<(String, IpAddr)> = Vec::new();
     if let Ok(addrs) = nix::ifaddrs::getifaddrs() {
         for ifa in addrs {
             if !ifa.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP) {
@@ -53,21 +61,92 @@ pub fn local_addresses(families: Families) -> Vec<IpAddr> {
             } else {
                 continue;
             };
-            if families.allows(&ip) && !out.contains(&ip) {
-                out.push(ip);
+            if families.allows(&ip) && !out.iter().any(|(_, x)| *x == ip) {
+                out.push((ifa.interface_name.clone(), ip));
             }
         }
     }
     if out.is_empty() {
         // No interface list (a minimal container): at least serve loopback.
-        if families.allows(&IpAddr::V4(Ipv4Addr::LOCALHOST)) {
-            out.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        }
-        if families.allows(&IpAddr::V6(Ipv6Addr::LOCALHOST)) {
-            out.push(IpAddr::V6(Ipv6Addr::LOCALHOST));
+        for ip in [
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ] {
+            if families.allows(&ip) {
+                out.push(("lo".to_owned(), ip));
+            }
         }
     }
     out
+}
+
+/// The addresses to listen on under the `interface`/`listen` rules (and `-I NAME|ADDR`, which
+/// means "these only"), applied as classic: in order, the last matching rule decides; no rule
+/// means listen. `drop` and `ignore` both mean no socket here. Loopback addresses are always
+/// kept, so ntpq/ntpdc on the host keep working whatever the rules say.
+pub fn select_addresses(
+    interfaces: &[(String, IpAddr)],
+    rules: &[ntp_conf::InterfaceRule],
+    only: &[String],
+) -> Vec<IpAddr> {
+    use ntp_conf::{InterfaceAction, InterfaceTarget};
+    let matches = |t: &InterfaceTarget, name: &str, ip: &IpAddr| match t {
+        InterfaceTarget::All => true,
+        InterfaceTarget::Ipv4 => ip.is_ipv4(),
+        InterfaceTarget::Ipv6 => ip.is_ipv6(),
+        InterfaceTarget::Wildcard => false,
+        InterfaceTarget::Name(n) => n == name,
+        InterfaceTarget::Address(a, prefix) => {
+            let bits = prefix.unwrap_or(if a.is_ipv4() { 32 } else { 128 });
+            crate::net::prefix_match(a, ip, bits)
+        }
+    };
+    interfaces
+        .iter()
+        .filter(|(name, ip)| {
+            if is_loopback(ip) {
+                return true;
+            }
+            if !only.is_empty() {
+                return only
+                    .iter()
+                    .any(|o| o == name || o.parse::<IpAddr>().ok() == Some(*ip));
+            }
+            let mut listen = true;
+            for r in rules {
+                if matches(&r.target, name, ip) {
+                    listen = r.action == InterfaceAction::Listen;
+                }
+            }
+            listen
+        })
+        .map(|(_, ip)| *ip)
+        .collect()
+}
+
+/// True when the first `bits` bits of `a` and `b` agree (same family only).
+pub fn prefix_match(a: &IpAddr, b: &IpAddr, bits: u8) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let bits = u32::from(bits.min(32));
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(*a) & mask == u32::from(*b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let bits = u32::from(bits.min(128));
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(*a) & mask == u128::from(*b) & mask
+        }
+        _ => false,
+    }
 }
 
 /// True for 127.0.0.0/8, ::1 and IPv4-mapped loopback.
@@ -192,6 +271,37 @@ mod tests {
         let a = local_addresses(Families::V4);
         assert!(a.iter().any(is_loopback), "{a:?}");
         assert!(a.iter().all(IpAddr::is_ipv4));
+    }
+
+    #[test]
+    fn interface_rules_last_match_wins_and_loopback_stays() {
+        let rules = ntp_conf::parse(
+            "interface ignore all\ninterface listen eth0\ninterface drop 10.0.0.0/8\n",
+            "ntp.conf",
+            &ntp_conf::NoFiles,
+        )
+        .unwrap()
+        .interfaces;
+        let ifs: Vec<(String, IpAddr)> = vec![
+            ("lo".into(), "127.0.0.1".parse().unwrap()),
+            ("eth0".into(), "192.0.2.5".parse().unwrap()),
+            ("eth0".into(), "10.1.2.3".parse().unwrap()),
+            ("eth1".into(), "198.51.100.7".parse().unwrap()),
+        ];
+        let got = select_addresses(&ifs, &rules, &[]);
+        let want: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "192.0.2.5".parse().unwrap()];
+        assert_eq!(got, want);
+        assert_eq!(
+            select_addresses(&ifs, &[], &[]).len(),
+            4,
+            "no rule: listen everywhere"
+        );
+        let only = select_addresses(&ifs, &rules, &["198.51.100.7".into()]);
+        assert_eq!(
+            only.len(),
+            2,
+            "-I ADDR: that address (and loopback) only: {only:?}"
+        );
     }
 
     #[test]
