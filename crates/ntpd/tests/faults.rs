@@ -205,10 +205,9 @@ fn upstream_unreachable_and_back_the_association_recovers() {
     // shows as a fresh system update (served root dispersion below the outage value) at
     // stratum 12.
     //
-    // Known gap (reported): during the outage the served leap/stratum/root dispersion stay
-    // frozen at their last values; classic-style aging (root dispersion growing at 15 ppm)
-    // and "advertise unsynchronised after a bound" are not implemented, so this test does not
-    // assert them.
+    // During the outage the served root dispersion ages at 15 ppm (classic's PHI); leap and
+    // stratum stay until the source is no longer fit. Not asserted here: the growth in 70 s
+    // is about 1 ms, below what this test can tell from load noise.
     let up_port = common::free_port();
     let mut up = upstream("up1", up_port);
     let up_log =
@@ -216,7 +215,7 @@ fn upstream_unreachable_and_back_the_association_recovers() {
     let started = std::time::Instant::now();
     while stratum(up_port) != Some((11, LeapIndicator::NoWarning)) {
         assert!(
-            started.elapsed() < Duration::from_secs(30),
+            started.elapsed() < Duration::from_secs(120),
             "upstream not at stratum 11: {:?}\n{}",
             stratum(up_port),
             std::fs::read_to_string(&up_log).unwrap_or_default()
@@ -227,7 +226,7 @@ fn upstream_unreachable_and_back_the_association_recovers() {
     let mut d = Daemon::start("follow", &conf);
     wait_for(
         "stratum 12 from the upstream",
-        Duration::from_secs(40),
+        Duration::from_secs(120),
         || stratum(d.port).is_some_and(|(s, _)| s == 12),
     );
     let _ = up.0.kill();
@@ -243,7 +242,7 @@ fn upstream_unreachable_and_back_the_association_recovers() {
     let _up2 = upstream("up2", up_port);
     wait_for(
         "a fresh update at stratum 12",
-        Duration::from_secs(60),
+        Duration::from_secs(120),
         || {
             query_from("127.0.0.1", d.port, Duration::from_millis(300)).is_some_and(|(h, _)| {
                 h.stratum == 12

@@ -308,7 +308,7 @@ pub fn probe(ns: &Netns, host: &str, port: u16, requests: &[Vec<u8>]) -> Vec<Pro
         &python(),
         &["-c", PROBE, host, &port_s, "2.0"],
         &input,
-        Duration::from_secs(30),
+        Duration::from_secs(120),
     );
     assert_eq!(out.code, 0, "probe failed: {}", out.stderr);
     let rows: Vec<Probe> = out
