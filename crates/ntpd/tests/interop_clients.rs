@@ -158,6 +158,12 @@ fn ntpdig_ntplib_and_chronyd_interoperate_and_tshark_finds_nothing_wrong() {
     std::thread::sleep(Duration::from_secs(1));
     drop(ntpd);
     drop(capture);
+    // tshark's capture child (dumpcap) outlives a killed tshark: stop it by its file name.
+    let _ = Command::new("pkill")
+        .arg("-f")
+        .arg(format!("dumpcap.*{}", pcap.display()))
+        .status();
+    std::thread::sleep(Duration::from_millis(300));
     drop(chrony);
 
     // Every NTP packet decodes cleanly; our requests, our replies and chronyd's are there.
