@@ -982,12 +982,8 @@ impl ControlData for View<'_, '_> {
     }
 
     fn restrictions(&self) -> Vec<Restrict6> {
-        let t = self.inputs.table;
-        let v4 = t.v4.iter().map(|e| (e, false));
-        let v6 = t.v6.iter().map(|e| (e, true));
-        v4.chain(v6)
-            .map(|(e, six)| {
-                let (addr, mask) = entry_addrs(e, six);
+        restrict_entries(self.inputs.table)
+            .map(|(e, _, addr, mask)| {
                 let f = e.rflags;
                 let has = |x: ntp_conf::RestrictFlags| f.contains(x);
                 use ntp_conf::RestrictFlags as R;
@@ -1044,6 +1040,19 @@ impl ControlData for View<'_, '_> {
 }
 
 /// A restrict entry's address and mask as IP addresses.
+/// Every restrict entry, IPv4 first, with its family flag, address and mask: the one walk
+/// over the table that both the mode 6 and the mode 7 `reslist` answers use.
+fn restrict_entries(
+    t: &ntp_conf::RestrictTable,
+) -> impl Iterator<Item = (&ntp_conf::restrict::Entry, bool, IpAddr, IpAddr)> {
+    let v4 = t.v4.iter().map(|e| (e, false));
+    let v6 = t.v6.iter().map(|e| (e, true));
+    v4.chain(v6).map(|(e, six)| {
+        let (addr, mask) = entry_addrs(e, six);
+        (e, six, addr, mask)
+    })
+}
+
 fn entry_addrs(e: &ntp_conf::restrict::Entry, v6: bool) -> (IpAddr, IpAddr) {
     if v6 {
         (
@@ -1382,23 +1391,17 @@ impl PrivateData for View<'_, '_> {
     }
 
     fn restrictions(&self) -> Vec<InfoRestrict> {
-        let t = self.inputs.table;
-        let v4 = t.v4.iter().map(|e| (e, false));
-        let v6 = t.v6.iter().map(|e| (e, true));
-        v4.chain(v6)
-            .map(|(e, six)| {
-                let (addr, mask) = entry_addrs(e, six);
-                InfoRestrict {
-                    addr: v4_or_zero(addr),
-                    mask: v4_or_zero(mask),
-                    count: 0,
-                    rflags: (e.rflags.bits() & 0xffff) as u16,
-                    mflags: e.mflags.bits(),
-                    v6_flag: u32::from(six),
-                    addr6: v6_or_zero(addr),
-                    mask6: v6_or_zero(mask),
-                    ..Default::default()
-                }
+        restrict_entries(self.inputs.table)
+            .map(|(e, six, addr, mask)| InfoRestrict {
+                addr: v4_or_zero(addr),
+                mask: v4_or_zero(mask),
+                count: 0,
+                rflags: (e.rflags.bits() & 0xffff) as u16,
+                mflags: e.mflags.bits(),
+                v6_flag: u32::from(six),
+                addr6: v6_or_zero(addr),
+                mask6: v6_or_zero(mask),
+                ..Default::default()
             })
             .collect()
     }

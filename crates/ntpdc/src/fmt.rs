@@ -207,17 +207,12 @@ const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
-/// Seconds from 1900 (NTP epoch) to 1970 (Unix epoch).
-const NTP_UNIX_OFFSET: i64 = 2_208_988_800;
-
 /// NTP seconds to Unix seconds in the era window centred on `pivot_unix` (classic's
-/// `ntpcal_ntp_to_time`).
+/// `ntpcal_ntp_to_time`), through the wire crate's era resolution.
 pub fn ntp_to_unix(ntp_secs: u32, pivot_unix: i64) -> i64 {
-    let base = i64::from(ntp_secs) - NTP_UNIX_OFFSET;
-    let era = 1i64 << 32;
-    let lo = pivot_unix - (1i64 << 31);
-    let k = (lo - base).div_euclid(era) + i64::from((lo - base).rem_euclid(era) != 0);
-    base + k * era
+    ntp_wire::NtpTimestamp::from_parts(ntp_secs, 0)
+        .to_unix_with_pivot(pivot_unix - (1i64 << 31))
+        .0
 }
 
 /// `prettydate`: `eeb22826.8bbcd062  Thu, Nov 26 2026  3:38:14.545` in the local time given by
