@@ -12,7 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const USAGE: &str =
-    "usage: cargo xtask bench server [--seconds N] [--reps N] [--no-rt] [--skip-build]";
+    "usage: cargo xtask bench server [--seconds N] [--reps N] [--no-rt] [--skip-build]\n       \
+     cargo xtask bench soak [--seconds N] [--rate R] [--sources N] [--interval S] [--skip-build]";
 
 /// Loopback ports of the servers under test.
 const PORT_MIN: u16 = 24123;
@@ -27,8 +28,10 @@ struct Opts {
 
 /// Run `cargo xtask bench <what>`.
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
-    if args.first().map(String::as_str) != Some("server") {
-        return Err(USAGE.into());
+    match args.first().map(String::as_str) {
+        Some("server") => {}
+        Some("soak") => return crate::soak::run(root, &args[1..]),
+        _ => return Err(USAGE.into()),
     }
     let mut o = Opts {
         seconds: 5.0,
@@ -131,7 +134,7 @@ struct Run {
 }
 
 /// Fields of /proc/PID/status and /proc/PID/stat.
-fn rss_kb(pid: u32) -> u64 {
+pub(crate) fn rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
@@ -143,7 +146,7 @@ fn rss_kb(pid: u32) -> u64 {
 }
 
 /// utime + stime of every thread, clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
+pub(crate) fn cpu_ticks(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
         .and_then(|s| {

@@ -12,6 +12,7 @@ mod clockcheck;
 mod deb;
 mod man;
 mod setup;
+mod soak;
 mod tidy;
 
 const USAGE: &str = "\
@@ -32,6 +33,8 @@ commands:
   man [--bin-dir DIR]            man pages and completions agree with every binary's --help
   barrage [...]                  hostile traffic against a running daemon (issue 10)
   bench server [...]             server throughput: ours vs chronyd vs a minimal responder (issue 9)
+  bench soak [...]               10 min at 50,000 requests/s with rate limiting: memory and
+                                 rate-limit table sampled every 10 s (issue 10)
 ";
 
 fn main() -> ExitCode {

@@ -28,7 +28,7 @@ use ntp_control::mode7::responder::{
     ChangeRefused, PrivateChange, PrivateData, RequestMeta as Meta7, Responder as Responder7,
     RestrictFlags as Restrict7Flags, TrustedKeys,
 };
-use ntp_core::server::{DropReason, KeyStore, MruEntry};
+use ntp_core::server::{DropReason, KeyStore, RateLimiter};
 use ntp_core::{SelectStatus, Snapshot, SourceConfig, SourceId, SourceSnapshot};
 use ntp_wire::mode6::{AssocStatus, ClockStatus, PeerStatus, SystemStatus};
 use ntp_wire::mode7::{
@@ -40,6 +40,7 @@ use ntp_wire::{NtpTimestamp, SymmetricKey};
 
 use crate::net::is_loopback;
 use crate::server::{ControlDatagram, CounterTotals, KeyRing, BATCH};
+use crate::setup::MRU_SLOT_BYTES;
 
 /// The first association id; classic numbers its associations from a similar base.
 pub const ASSOC_BASE: u16 = 10_000;
@@ -73,8 +74,6 @@ const IFS_EXISTS: u8 = 1;
 /// Classic MRU defaults (`mru_mindepth`, `mru_maxage`).
 const MRU_MINDEPTH: u64 = 600;
 const MRU_MAXAGE: i64 = 64;
-/// Bytes one rate-limit slot takes (nine 64-bit words), for `mru_mem`.
-const MRU_SLOT_BYTES: u64 = 72;
 
 /// The association id of an engine source, `None` beyond the u16 range.
 pub fn assoc_id(id: SourceId) -> Option<u16> {
@@ -152,10 +151,10 @@ pub struct Inputs<'a> {
     pub table: &'a RestrictTable,
     /// The trusted keys.
     pub keys: &'a KeyRing,
-    /// The MRU rows, most recent first, with monotonic seconds.
-    pub mru: Vec<MruEntry>,
-    /// Slots of the rate-limit (MRU) table.
-    pub mru_capacity: usize,
+    /// The rate-limit table, which is also the MRU list. Its rows are copied out only for
+    /// an `mrulist` answer: every other reply reads its counts, so an admitted query costs
+    /// no walk and sort of a table that may hold millions of rows.
+    pub limiter: &'a RateLimiter,
     /// The configuration.
     pub config: &'a Config,
     /// `disable ntp`: the clock is never adjusted.
@@ -300,7 +299,8 @@ impl Control {
         let ignore = has(ntp_conf::RestrictFlags::IGNORE);
         let nomodify = has(ntp_conf::RestrictFlags::NOMODIFY);
         let mode = d.data.first().map_or(0, |b| b & 7);
-        self.mru_deepest = self.mru_deepest.max(inputs.mru.len() as u64);
+        let depth = inputs.limiter.occupied() as u64;
+        self.mru_deepest = self.mru_deepest.max(depth);
         let Control {
             mode6,
             mode7,
@@ -712,15 +712,16 @@ impl View<'_, '_> {
     }
 
     fn mon(&self) -> MonStats {
-        let cap = self.inputs.mru_capacity as u64;
+        let cap = self.inputs.limiter.capacity() as u64;
+        let depth = self.inputs.limiter.occupied() as u64;
         MonStats {
             enabled: 1,
-            depth: self.inputs.mru.len() as u64,
+            depth,
             deepest: self.mru_deepest,
             mindepth: MRU_MINDEPTH,
             maxage: MRU_MAXAGE,
             maxdepth: cap,
-            mem_kib: (self.inputs.mru.len() as u64 * MRU_SLOT_BYTES).div_ceil(1024),
+            mem_kib: (depth * MRU_SLOT_BYTES).div_ceil(1024),
             maxmem_kib: (cap * MRU_SLOT_BYTES).div_ceil(1024),
         }
     }
@@ -940,7 +941,8 @@ impl ControlData for View<'_, '_> {
     fn mru(&self) -> MruList {
         let entries = self
             .inputs
-            .mru
+            .limiter
+            .mru_entries()
             .iter()
             .rev()
             .map(|m| Mru6 {

@@ -203,11 +203,7 @@ fn run(args: Args) -> Result<(), String> {
     }
     let engine_cfg = setup::engine_config(&config, &args, seed, drift_ppm);
     let (table, _) = RestrictTable::build(&config);
-    let rate = ntp_core::server::RateLimitConfig {
-        average_log2: config.discard.average.unwrap_or(3),
-        minimum_secs: config.discard.minimum.unwrap_or(2),
-        ..Default::default()
-    };
+    let rate = setup::rate_limit_config(&config);
     let shared = Arc::new(ServerShared {
         system: RwLock::new(SystemState::default()),
         access: RwLock::new(Arc::new(table)),
@@ -737,8 +733,7 @@ impl Daemon {
                 totals: &totals,
                 table: &table,
                 keys: &keys,
-                mru: self.shared.limiter.mru_entries(),
-                mru_capacity: self.shared.limiter.capacity(),
+                limiter: &self.shared.limiter,
                 config: &self.config,
                 observe_only: self.observe_only,
                 workers: self.workers,

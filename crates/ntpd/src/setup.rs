@@ -71,6 +71,31 @@ pub fn engine_config(
     }
 }
 
+/// Bytes one rate-limit/MRU slot takes (nine 64-bit words), for `mru maxmem` and `mru_mem`.
+pub const MRU_SLOT_BYTES: u64 = 72;
+
+/// The rate-limit table as `discard` and `mru` say: `mru maxdepth N` sizes the table directly,
+/// else `mru maxmem KiB` divided by the slot size, else the built-in 4096 entries (about
+/// 288 KiB). The table is allocated once at start-up (rounded up to a power of two, at most
+/// 2^24 entries), so however many sources send, memory stays where the operator put it.
+pub fn rate_limit_config(config: &Config) -> ntp_core::server::RateLimitConfig {
+    let default = ntp_core::server::RateLimitConfig::default();
+    let by_mem = config
+        .mru
+        .maxmem
+        .map(|kib| (u64::from(kib) * 1024 / MRU_SLOT_BYTES) as usize);
+    ntp_core::server::RateLimitConfig {
+        average_log2: config.discard.average.unwrap_or(3),
+        minimum_secs: config.discard.minimum.unwrap_or(2),
+        table_size: config
+            .mru
+            .maxdepth
+            .map(|d| d as usize)
+            .or(by_mem)
+            .unwrap_or(default.table_size),
+    }
+}
+
 /// True for `disable ntp`: everything runs, nothing touches the clock.
 pub fn observe_only(config: &Config) -> bool {
     config.system_flag(SystemFlag::Ntp) == Some(false)
@@ -240,6 +265,21 @@ fn apply_options(s: &mut SourceConfig, a: &ntp_conf::Association, keys: &[Symmet
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn mru_settings_size_the_rate_limit_table() {
+        let c = parse("server 192.0.2.1\nmru maxdepth 100000\ndiscard average 4 minimum 1\n");
+        let r = rate_limit_config(&c);
+        assert_eq!(
+            (r.table_size, r.average_log2, r.minimum_secs),
+            (100_000, 4, 1)
+        );
+        let c = parse("server 192.0.2.1\nmru maxmem 1024\n");
+        assert_eq!(rate_limit_config(&c).table_size, 1024 * 1024 / 72);
+        let c = parse("server 192.0.2.1\n");
+        let r = rate_limit_config(&c);
+        assert_eq!((r.table_size, r.average_log2, r.minimum_secs), (4096, 3, 2));
+    }
+
     use super::*;
     use ntp_conf::NoFiles;
 
