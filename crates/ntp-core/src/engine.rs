@@ -70,6 +70,14 @@ const POLL_DOWN_SAMPLES: usize = 16;
 const FREQ_PRIOR_NSET: f64 = 100.0;
 /// Prior standard deviation of the frequency with a drift file, ppm.
 const FREQ_PRIOR_FSET: f64 = 10.0;
+/// chrony's `combinelimit`: survivors wider than this many times the system peer's root
+/// distance are not combined (see [`select::within_combine_limit`]).
+const COMBINE_LIMIT: f64 = 3.0;
+/// Seconds the first selection may wait, after the first source became a candidate, for every
+/// other answering server to become one too. Without it, whichever servers fill their filters
+/// first decide the start-up step alone: two coordinated falsetickers that happen to answer
+/// first would be a majority of three.
+const STARTUP_SETTLE: f64 = 16.0;
 
 /// What the engine wants its driver to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -291,6 +299,13 @@ pub struct Engine {
     wander_acc: f64,
     // system variables
     sys_peer: Option<usize>,
+    /// A server has been selected at least once (the start-up settle is over).
+    ever_selected: bool,
+    /// When candidates were first seen, monotonic seconds (for [`STARTUP_SETTLE`]).
+    first_candidates_at: Option<f64>,
+    /// While the first selection is held back: when the settle ends (a timer, so the clock is
+    /// set then rather than at the next poll, up to a poll interval later).
+    settle_deadline: Option<MonoTime>,
     leap: LeapIndicator,
     stratum: u8,
     root_delay: f64,
@@ -361,6 +376,9 @@ impl Engine {
             poll_score: 0,
             wander_acc: 0.0,
             sys_peer: None,
+            ever_selected: false,
+            first_candidates_at: None,
+            settle_deadline: None,
             leap: LeapIndicator::Unsynchronized,
             stratum: STRATUM_UNSPEC,
             root_delay: 0.0,
@@ -443,6 +461,7 @@ impl Engine {
             .then(|| self.orphan_deadline());
         peers
             .chain(self.slew_end)
+            .chain(self.settle_deadline)
             .chain(std::iter::once(self.next_drift_save))
             .chain(orphan)
             .min()
@@ -474,6 +493,20 @@ impl Engine {
                 continue;
             }
             self.poll_peer(i, now, clock);
+        }
+        if self.settle_deadline.is_some_and(|t| t <= now) {
+            self.settle_deadline = None;
+            // The held-back first selection: run it now with the samples at hand, triggered by
+            // the best fit source so the discipline accepts it.
+            let best = (0..self.peers.len())
+                .filter(|&i| !self.peers[i].is_local() && self.fit(&self.peers[i], nowf))
+                .min_by(|&a, &b| {
+                    self.root_distance(&self.peers[a], nowf)
+                        .total_cmp(&self.root_distance(&self.peers[b], nowf))
+                });
+            if let Some(i) = best {
+                self.system_update(now, clock, i);
+            }
         }
         if self.next_drift_save <= now {
             self.next_drift_save = now.add_secs_f64(self.cfg.drift_save_interval.max(1.0));
@@ -882,12 +915,6 @@ impl Engine {
                 leap: LeapIndicator::NoWarning,
             });
         }
-        let inter = select::intersect(&cands);
-        for c in &cands {
-            self.peers[c.index].select = SelectStatus::Falseticker;
-        }
-        let inter = inter?;
-        let mut surv = inter.truechimers;
         // The survivors must also be a majority of every server that answers with a
         // synchronised time, not only of those already fit: otherwise the first source to
         // fill its filter (possibly a falseticker) would win alone at start-up.
@@ -904,6 +931,20 @@ impl Engine {
                     && p.stratum < self.cfg.tos.ceiling
             })
             .count();
+        if !self.ever_selected {
+            let since = *self.first_candidates_at.get_or_insert(now);
+            if cands.len() < answering && now - since < STARTUP_SETTLE {
+                self.settle_deadline = Some(MonoTime::from_secs_f64(since + STARTUP_SETTLE));
+                return None;
+            }
+            self.settle_deadline = None;
+        }
+        let inter = select::intersect(&cands);
+        for c in &cands {
+            self.peers[c.index].select = SelectStatus::Falseticker;
+        }
+        let inter = inter?;
+        let mut surv = inter.truechimers;
         let agreeing = surv.iter().filter(|&&i| !cands[i].truechimer).count();
         if surv.len() < self.cfg.tos.minsane.max(1) || (agreeing > 0 && 2 * agreeing <= answering) {
             return None;
@@ -933,13 +974,15 @@ impl Engine {
             })
             .unwrap_or(keep[0]);
         self.peers[cands[sys].index].select = SelectStatus::SystemPeer;
-        let (mut offset, jitter) = select::combine(&cands, &keep);
+        self.ever_selected = true;
+        let combined = select::within_combine_limit(&cands, &keep, sys, COMBINE_LIMIT);
+        let (mut offset, jitter) = select::combine(&cands, &combined);
         if prefer.is_some() {
             offset = cands[sys].offset;
         }
         // Frequency: distance-weighted mean of the survivors' regression slopes.
         let (mut sw, mut sf, mut sv) = (0.0, 0.0, 0.0);
-        for &k in &keep {
+        for &k in &combined {
             let p = &self.peers[cands[k].index];
             if let Some(e) = &p.est {
                 if let (Some(s), Some(sd)) = (e.slope, e.slope_sd) {

@@ -129,6 +129,24 @@ pub fn cluster(cands: &[Candidate], survivors: &[usize], minclock: usize) -> Vec
     keep
 }
 
+/// chrony's `combinelimit`: of the cluster survivors `keep`, only those whose root distance
+/// is at most `limit` times the system peer's (`sys`) are combined. A source whose delay an
+/// on-path attacker inflates keeps a wide interval that still intersects the truth, so it
+/// survives selection; its offset carries up to half the added delay as error, and even with
+/// a small 1/distance weight it would pull the combined offset. The system peer is always kept.
+pub fn within_combine_limit(
+    cands: &[Candidate],
+    keep: &[usize],
+    sys: usize,
+    limit: f64,
+) -> Vec<usize> {
+    let bound = cands[sys].distance * limit;
+    keep.iter()
+        .copied()
+        .filter(|&k| k == sys || cands[k].distance <= bound)
+        .collect()
+}
+
 /// Weighted combination of the survivors: (offset, jitter) with weights 1/distance.
 pub fn combine(cands: &[Candidate], keep: &[usize]) -> (f64, f64) {
     let mut sw = 0.0;
@@ -153,6 +171,29 @@ pub fn combine(cands: &[Candidate], keep: &[usize]) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn combine_limit_drops_sources_far_wider_than_the_system_peer() {
+        // Two honest sources 5 ms wide, one whose delay was inflated to 110 ms wide.
+        let cands = [
+            cand(0, 0.0, 0.005),
+            cand(1, 0.001, 0.006),
+            cand(2, -0.1, 0.11),
+        ];
+        let kept = within_combine_limit(&cands, &[0, 1, 2], 0, 3.0);
+        assert_eq!(kept, vec![0, 1]);
+        let (off, _) = combine(&cands, &kept);
+        assert!(off.abs() < 0.001, "{off}");
+        // Without the limit the inflated source pulls the result by about 2 ms.
+        let (all, _) = combine(&cands, &[0, 1, 2]);
+        assert!(all < -0.0015, "{all}");
+        // The system peer itself is never dropped, even when it is the widest.
+        assert_eq!(
+            within_combine_limit(&cands, &[0, 1, 2], 2, 3.0),
+            vec![0, 1, 2]
+        );
+        assert_eq!(within_combine_limit(&cands, &[2], 2, 3.0), vec![2]);
+    }
 
     fn cand(index: usize, offset: f64, distance: f64) -> Candidate {
         Candidate {
