@@ -58,6 +58,30 @@ impl Config {
             } else {
                 seen.insert((a.kind, &a.address), a.location.line);
             }
+            if matches!(
+                a.kind,
+                AssociationKind::Broadcast | AssociationKind::ManycastClient
+            ) {
+                out.push(Diagnostic::warning(
+                    a.location.clone(),
+                    format!(
+                        "\"{}\" is not implemented by this daemon and is ignored: it serves and follows unicast time only (server, pool, peer)",
+                        a.kind.keyword()
+                    ),
+                ));
+            }
+            if let Address::Refclock(r) = &a.address {
+                if r.driver != crate::config::RefclockId::LOCAL {
+                    out.push(Diagnostic::warning(
+                        a.location.clone(),
+                        format!(
+                            "reference clock {} (driver type {}) is not available in this daemon and is ignored; only the LOCAL driver (127.127.1.u) exists",
+                            r.address(),
+                            r.driver
+                        ),
+                    ));
+                }
+            }
             if a.kind == AssociationKind::Pool && matches!(a.address, Address::Ip(_)) {
                 out.push(Diagnostic::warning(
                     a.location.clone(),

@@ -21,6 +21,9 @@ pub const MAX_INCLUDE_DEPTH: usize = 5;
 pub const AUTOKEY_REASON: &str = "Autokey is broken by design; use symmetric keys or NTS";
 
 /// Every directive keyword we accept (for suggestions).
+/// Why `broadcastclient`, `multicastclient` and `manycastserver` are accepted but do nothing.
+const NO_MULTICAST: &str = "accepted for compatibility but not implemented: this daemon neither listens for broadcast/multicast time nor answers manycast (unicast server, pool and peer only)";
+
 const DIRECTIVES: &[&str] = &[
     "server",
     "pool",
@@ -645,9 +648,13 @@ impl Parser<'_> {
                     self.warn(l, "\"novolley\" is deprecated and ignored");
                 }
                 self.config.broadcastclient = true;
+                self.warn(at.clone(), NO_MULTICAST);
                 self.no_more(cur, word);
             }
-            "multicastclient" | "manycastserver" => self.group_list(cur, word),
+            "multicastclient" | "manycastserver" => {
+                self.warn(at.clone(), NO_MULTICAST);
+                self.group_list(cur, word);
+            }
             "mdnstries" => {
                 let v = self.int_as(cur, word, 0, 1000);
                 self.set_once_cfg(|c| &mut c.mdnstries, v, at, word);

@@ -312,3 +312,35 @@ fn duplicate_server_lines_are_a_warning() {
         ["ntp.conf:3:1: warning: server a.example duplicates line 1; the duplicate is ignored"]
     );
 }
+
+#[test]
+fn unimplemented_modes_and_refclocks_are_warnings_that_say_they_are_ignored() {
+    let w = warnings(
+        "server 127.127.1.0\nserver 127.127.28.0\nbroadcast 192.0.2.255\n\
+         manycastclient 239.1.1.1\nbroadcastclient\nmulticastclient 224.0.1.1\n",
+        &MapLoader::new(),
+        None,
+    );
+    let multicast = "accepted for compatibility but not implemented: this daemon neither \
+                     listens for broadcast/multicast time nor answers manycast (unicast \
+                     server, pool and peer only)";
+    let mut expect = vec![
+        format!("ntp.conf:5:1: warning: {multicast}"),
+        format!("ntp.conf:6:1: warning: {multicast}"),
+        "ntp.conf:2:1: warning: reference clock 127.127.28.0 (driver type 28) is not available \
+         in this daemon and is ignored; only the LOCAL driver (127.127.1.u) exists"
+            .to_owned(),
+        "ntp.conf:3:1: warning: \"broadcast\" is not implemented by this daemon and is ignored: \
+         it serves and follows unicast time only (server, pool, peer)"
+            .to_owned(),
+        "ntp.conf:4:1: warning: \"manycastclient\" is not implemented by this daemon and is \
+         ignored: it serves and follows unicast time only (server, pool, peer)"
+            .to_owned(),
+    ];
+    let mut got = w.clone();
+    got.sort();
+    expect.sort();
+    assert_eq!(got, expect);
+    // The LOCAL driver itself is silent.
+    assert!(warnings("server 127.127.1.0\n", &MapLoader::new(), None).is_empty());
+}
