@@ -104,6 +104,9 @@ pub enum StatsKind {
     Loop,
     /// `peerstats`: one line per accepted sample.
     Peer,
+    /// `rawstats`: one line per server answer that passed the duplicate, origin and KoD
+    /// checks; its destination column is `-` (see [`crate::rawstats`]).
+    Raw,
 }
 
 /// One line for a statistics file, formatted like classic's.
@@ -726,6 +729,12 @@ impl Engine {
                 _ => {}
             }
             return Err(PacketError::KissOfDeath(code));
+        }
+        if self.cfg.statistics {
+            let line = crate::rawstats::line(p.cfg.address.ip(), p.t1, &h, t4, bytes);
+            let kind = StatsKind::Raw;
+            self.actions
+                .push_back(Action::Stats(StatsLine { kind, line }));
         }
         p.reach.mark_received();
         p.unreach = 0;

@@ -61,6 +61,7 @@ pub mod config;
 pub mod engine;
 pub mod filter;
 pub mod mono;
+pub mod rawstats;
 pub mod regress;
 pub mod rng;
 pub mod select;

@@ -164,6 +164,65 @@ pub struct Inputs<'a> {
     pub workers: usize,
     /// The local address each upstream source's socket uses.
     pub source_locals: &'a HashMap<SocketAddr, SocketAddr>,
+    /// The last hourly sysstats reset.
+    pub stats_reset: &'a StatsReset,
+}
+
+/// Where the sysstats counters were last cleared (classic `proto_clr_stats()`, hourly after
+/// the `sysstats` line is written): mode 6/7 show the counts since then.
+#[derive(Debug, Clone, Default)]
+pub struct StatsReset {
+    /// Daemon monotonic seconds of the reset.
+    pub at_mono: f64,
+    /// The cumulative counters at the reset.
+    pub base: SysStats,
+}
+
+/// The cumulative sysstats counters from the workers' totals and the engine's sources (uptime
+/// and reset left 0), mapped onto classic's `sys_*` counters.
+pub fn sys_counters(t: &CounterTotals, snap: &Snapshot) -> SysStats {
+    let drop = |r: DropReason| t.drops.get(r.index()).copied().unwrap_or(0);
+    let restricted = drop(DropReason::Ignored)
+        + drop(DropReason::NoServe)
+        + drop(DropReason::OldVersion)
+        + drop(DropReason::NotTrusted);
+    let badformat = drop(DropReason::Malformed) + drop(DropReason::BadPort);
+    let declined = drop(DropReason::BadVersion) + drop(DropReason::BadMode);
+    let from_sources: u64 = snap.sources.iter().map(|s| s.received).sum();
+    SysStats {
+        received: t.received,
+        thisver: t.received.saturating_sub(declined + badformat),
+        oldver: 0,
+        badformat,
+        badauth: t.naks,
+        declined,
+        restricted,
+        limited: drop(DropReason::RateLimited) + t.kods,
+        kodsent: t.kods,
+        processed: t.replies + from_sources,
+        ..SysStats::default()
+    }
+}
+
+/// `now - base` counter by counter (uptime and reset copied from `now`).
+pub fn counters_since(now: &SysStats, base: &SysStats) -> SysStats {
+    let d = |a: u64, b: u64| a.saturating_sub(b);
+    SysStats {
+        uptime: now.uptime,
+        reset: now.reset,
+        received: d(now.received, base.received),
+        thisver: d(now.thisver, base.thisver),
+        oldver: d(now.oldver, base.oldver),
+        badformat: d(now.badformat, base.badformat),
+        badauth: d(now.badauth, base.badauth),
+        declined: d(now.declined, base.declined),
+        restricted: d(now.restricted, base.restricted),
+        limited: d(now.limited, base.limited),
+        kodsent: d(now.kodsent, base.kodsent),
+        processed: d(now.processed, base.processed),
+        lamport: d(now.lamport, base.lamport),
+        tsrounding: d(now.tsrounding, base.tsrounding),
+    }
 }
 
 /// The control protocols' state for the daemon's lifetime.
@@ -652,31 +711,12 @@ impl View<'_, '_> {
     }
 
     fn sys_stats_vars(&self) -> SysStats {
-        let t = self.totals();
-        let restricted = self.drop_count(DropReason::Ignored)
-            + self.drop_count(DropReason::NoServe)
-            + self.drop_count(DropReason::OldVersion)
-            + self.drop_count(DropReason::NotTrusted);
-        let badformat =
-            self.drop_count(DropReason::Malformed) + self.drop_count(DropReason::BadPort);
-        let declined =
-            self.drop_count(DropReason::BadVersion) + self.drop_count(DropReason::BadMode);
-        let from_sources: u64 = self.snap().sources.iter().map(|s| s.received).sum();
+        let reset = self.inputs.stats_reset;
+        let now = sys_counters(self.totals(), self.snap());
         SysStats {
             uptime: self.uptime(),
-            reset: self.uptime(),
-            received: t.received,
-            thisver: t.received.saturating_sub(declined + badformat),
-            oldver: 0,
-            badformat,
-            badauth: t.naks,
-            declined,
-            restricted,
-            limited: self.drop_count(DropReason::RateLimited) + t.kods,
-            kodsent: t.kods,
-            processed: t.replies + from_sources,
-            lamport: 0,
-            tsrounding: 0,
+            reset: (self.inputs.now_mono - reset.at_mono).max(0.0) as u64,
+            ..counters_since(&now, &reset.base)
         }
     }
 

@@ -91,6 +91,8 @@ struct Daemon {
     reply_sockets: HashMap<SocketAddr, UdpSocket>,
     /// Server worker threads (0: served inline).
     workers: usize,
+    /// The last hourly sysstats reset.
+    stats_reset: crate::control::StatsReset,
 }
 
 /// The signal streams, created before serving starts.
@@ -311,7 +313,10 @@ fn run(args: Args) -> Result<(), String> {
         }
         Some(k)
     };
-    let stats = crate::stats::StatsWriter::from_config(&config, wall_clock().to_unix().0);
+    let mut stats = crate::stats::StatsWriter::from_config(&config, wall_clock().to_unix().0);
+    if let Some(Err(e)) = stats.as_mut().map(|w| w.open_all(wall_clock().to_unix().0)) {
+        log.log(Level::Warning, "stats", &e.to_string());
+    }
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -350,6 +355,11 @@ fn run(args: Args) -> Result<(), String> {
         }
     }
     let start = Instant::now();
+    let mut engine_cfg = engine_cfg;
+    // rawstats lines come from the engine too.
+    engine_cfg.statistics |= stats
+        .as_ref()
+        .is_some_and(|w| w.enabled(ConfStats::Rawstats));
     let engine = Engine::new(engine_cfg, Vec::new(), MonoTime::ZERO);
     let listen: Vec<SocketAddr> = reply_sockets.keys().copied().collect();
     let mut nonce_secret = [0u8; 16];
@@ -376,6 +386,7 @@ fn run(args: Args) -> Result<(), String> {
         control,
         reply_sockets,
         workers: threads,
+        stats_reset: Default::default(),
     };
     let result = rt.block_on(async move {
         let local = tokio::task::LocalSet::new();
@@ -451,6 +462,8 @@ impl Daemon {
             mut hup,
         } = signals;
         let mut retry = tokio::time::interval(Duration::from_secs(60));
+        let every = crate::stats::sysstats_interval();
+        let mut sysstats = tokio::time::interval_at((Instant::now() + every).into(), every);
         self.engine.handle_timeout(self.mono(), wall_clock());
         loop {
             self.drain_actions()?;
@@ -487,6 +500,7 @@ impl Daemon {
                 }
                 Some(c) = ctl_rx.recv() => self.handle_control(c),
                 _ = retry.tick() => self.retry_unresolved(),
+                _ = sysstats.tick() => self.record_sys_stats(),
                 _ = hup.recv() => {
                     self.log.log(Level::Notice, "signal", "SIGHUP: re-resolving names");
                     self.retry_unresolved();
@@ -576,13 +590,44 @@ impl Daemon {
     }
 
     fn write_stats(&mut self, kind: StatsKind, line: &str) {
-        let kind = match kind {
-            StatsKind::Loop => ConfStats::Loopstats,
-            StatsKind::Peer => ConfStats::Peerstats,
+        let (kind, line) = match kind {
+            StatsKind::Loop => (ConfStats::Loopstats, line.to_owned()),
+            StatsKind::Peer => (ConfStats::Peerstats, line.to_owned()),
+            StatsKind::Raw => (
+                ConfStats::Rawstats,
+                crate::stats::raw_with_destination(line, &source_local_addrs()),
+            ),
         };
         let Some(w) = self.stats.as_mut() else { return };
-        if let Err(e) = w.write(kind, line, wall_clock().to_unix().0) {
+        if let Err(e) = w.write(kind, &line, wall_clock().to_unix().0) {
             self.log.log(Level::Warning, "stats", &e.to_string());
+        }
+    }
+
+    /// Classic's hourly `record_sys_stats()`: the counters since the last reset, then reset
+    /// them (`proto_clr_stats()`), which mode 6/7 `sysstats` see as well.
+    fn record_sys_stats(&mut self) {
+        // Classic clears the counters only when the line was written (sysstats enabled).
+        if !self
+            .stats
+            .as_ref()
+            .is_some_and(|w| w.enabled(ConfStats::Sysstats))
+        {
+            return;
+        }
+        let now_mono = self.mono().as_secs_f64();
+        let now = crate::control::sys_counters(&self.totals(), &self.engine.snapshot());
+        let since = crate::control::counters_since(&now, &self.stats_reset.base);
+        let secs = (now_mono - self.stats_reset.at_mono).max(0.0).round() as u64;
+        let line = crate::stats::sysstats_line(wall_clock(), secs, &since);
+        if let Some(w) = self.stats.as_mut() {
+            if let Err(e) = w.write(ConfStats::Sysstats, &line, wall_clock().to_unix().0) {
+                self.log.log(Level::Warning, "stats", &e.to_string());
+            }
+            self.stats_reset = crate::control::StatsReset {
+                at_mono: now_mono,
+                base: now,
+            };
         }
     }
 
@@ -743,6 +788,7 @@ impl Daemon {
                 observe_only: self.observe_only,
                 workers: self.workers,
                 source_locals: &source_locals,
+                stats_reset: &self.stats_reset,
             };
             let replies = self.control.handle(&c, &inputs);
             if replies.is_empty() {
