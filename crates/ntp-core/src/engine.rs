@@ -309,6 +309,8 @@ pub struct Engine {
     status: Option<ClockStatus>,
     next_drift_save: MonoTime,
     last_saved: Option<f64>,
+    /// The leap file's schedule (see `leap`).
+    leapfile: crate::leap::LeapState,
 }
 
 fn secs(d: NtpDuration) -> f64 {
@@ -379,6 +381,7 @@ impl Engine {
             status: None,
             next_drift_save: now.add_secs_f64(cfg.drift_save_interval),
             last_saved: cfg.initial_frequency,
+            leapfile: Default::default(),
             cfg,
         };
         e.sys_poll = sources.iter().map(|s| s.minpoll.log2()).min().unwrap_or(6);
@@ -435,6 +438,26 @@ impl Engine {
             .push_back(Action::Clock(ClockAction::SetFrequency(ppm)));
     }
 
+    /// Use this leap-second table (`None`: none); `clock` is the clock's reading at `now`.
+    /// An unexpired table decides the announced LI and arms the kernel for the leap.
+    pub fn set_leap_schedule(
+        &mut self,
+        now: MonoTime,
+        clock: NtpTimestamp,
+        table: Option<crate::leap::LeapSchedule>,
+    ) {
+        self.leapfile.set_table(table);
+        self.check_leap(now, clock);
+    }
+
+    /// Classic `check_leapsec()`: re-read the schedule at the clock's reading; a change of
+    /// the announced LI is published (and, unless observing only, set in the kernel).
+    fn check_leap(&mut self, now: MonoTime, clock: NtpTimestamp) {
+        if self.leapfile.update(now, clock) {
+            self.publish_status();
+        }
+    }
+
     /// The next absolute deadline at which [`Engine::handle_timeout`] wants to be called.
     pub fn poll_timeout(&self) -> Option<MonoTime> {
         let peers = self
@@ -448,6 +471,7 @@ impl Engine {
             .chain(self.slew_end)
             .chain(std::iter::once(self.next_drift_save))
             .chain(orphan)
+            .chain(self.leapfile.deadline())
             .min()
     }
 
@@ -465,6 +489,7 @@ impl Engine {
     /// Timers: polls, end of a slew, drift save, orphan mode. `clock` is the clock's reading
     /// now (used as the request's T1). Early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: MonoTime, clock: NtpTimestamp) {
+        self.check_leap(now, clock);
         let nowf = now.as_secs_f64();
         if self.slew_end.is_some_and(|t| t <= now) {
             self.slew_end = None;
@@ -1231,7 +1256,7 @@ impl Engine {
 
     fn publish_status(&mut self) {
         let st = ClockStatus {
-            leap: match self.leap {
+            leap: match self.leapfile.system_leap(self.leap) {
                 LeapIndicator::AddSecond => LeapStatus::Insert,
                 LeapIndicator::DeleteSecond => LeapStatus::Delete,
                 _ => LeapStatus::None,
@@ -1271,8 +1296,13 @@ impl Engine {
 
     /// System variables only (cheap; what the server side publishes).
     pub fn system_snapshot(&self) -> SystemSnapshot {
+        let table = self.leapfile.table();
         SystemSnapshot {
-            leap: self.leap,
+            leap: self.leapfile.system_leap(self.leap),
+            served_leap: self.leapfile.served_leap(self.leap),
+            tai: self.leapfile.tai(),
+            leap_table: table.and_then(|t| t.last_entry()),
+            leap_expire: table.and_then(|t| t.expires()),
             stratum: self.stratum,
             precision: self.cfg.precision,
             root_delay: self.root_delay,

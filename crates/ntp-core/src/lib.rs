@@ -60,6 +60,7 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod filter;
+pub mod leap;
 pub mod mono;
 pub mod rawstats;
 pub mod regress;
