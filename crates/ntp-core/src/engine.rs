@@ -1301,6 +1301,7 @@ impl Engine {
             leap: self.leapfile.system_leap(self.leap),
             served_leap: self.leapfile.served_leap(self.leap),
             tai: self.leapfile.tai(),
+            leap_armed: self.leapfile.armed(),
             leap_table: table.and_then(|t| t.last_entry()),
             leap_expire: table.and_then(|t| t.expires()),
             stratum: self.stratum,

@@ -269,6 +269,12 @@ impl LeapState {
         }
     }
 
+    /// True while an unexpired table schedules a leap (proximity at least `Schedule`):
+    /// classic's `leap_armed` system event fires when this turns on.
+    pub fn armed(&self) -> bool {
+        self.usable && self.query.proximity >= Proximity::Schedule && self.query.tai_diff != 0
+    }
+
     /// TAI - UTC from the table (0: unknown).
     pub fn tai(&self) -> i32 {
         if self.table.is_some() {

@@ -101,6 +101,8 @@ pub struct SystemSnapshot {
     pub served_leap: LeapIndicator,
     /// TAI - UTC from the leap file (0: unknown).
     pub tai: i32,
+    /// A leap second from the leap file is scheduled for the end of this month.
+    pub leap_armed: bool,
     /// NTP seconds of the leap file's last entry (mode 6 `leapsec`).
     pub leap_table: Option<i64>,
     /// NTP seconds the leap file expires (mode 6 `expire`).

@@ -63,6 +63,9 @@ const EVNT_SYNC: u8 = 5;
 const EVNT_SYSRESTART: u8 = 6;
 const EVNT_SYSFAULT: u8 = 7;
 const EVNT_NOPEER: u8 = 8;
+const EVNT_ARMED: u8 = 9;
+const EVNT_DISARMED: u8 = 10;
+const EVNT_LEAP: u8 = 11;
 /// Classic `INT_*` interface flags.
 const INT_UP: u32 = 0x1;
 const INT_LOOPBACK: u32 = 0x4;
@@ -235,6 +238,8 @@ pub struct Control {
     sys_events: Events,
     last_state: Option<ntp_core::DisciplineState>,
     last_sys_peer: Option<SourceId>,
+    /// Leap armed and TAI offset at the last observation.
+    last_leap: (bool, i32),
     sources: HashMap<SourceId, SourceTrack>,
     info: HashMap<SourceId, SourceInfo>,
     interfaces: Vec<Interface>,
@@ -266,6 +271,7 @@ impl Control {
             sys_events,
             last_state: None,
             last_sys_peer: None,
+            last_leap: (false, 0),
             sources: HashMap::new(),
             info: HashMap::new(),
             interfaces: interfaces(listen),
@@ -327,6 +333,19 @@ impl Control {
             self.sys_events.record(EVNT_NOPEER);
         }
         self.last_sys_peer = sys.sys_peer;
+        // Leap file events as classic's check_leapsec(): armed, disarmed, or the leap itself
+        // (the TAI offset moved on).
+        let (armed, tai) = self.last_leap;
+        if sys.leap_armed && !armed {
+            self.sys_events.record(EVNT_ARMED);
+        } else if !sys.leap_armed && armed {
+            self.sys_events.record(if sys.tai != tai {
+                EVNT_LEAP
+            } else {
+                EVNT_DISARMED
+            });
+        }
+        self.last_leap = (sys.leap_armed, sys.tai);
     }
 
     /// True when the responders could answer `d` at all: not `ignore`/`noquery` (or no
@@ -1515,6 +1534,31 @@ mod tests {
             ntp_core::MonoTime::ZERO,
         );
         (e.snapshot(), cfg)
+    }
+
+    #[test]
+    fn leap_file_arming_and_the_leap_become_classic_events() {
+        let (mut snap, _) = snapshot();
+        let mut c = Control::new(&[], [0; 16], 1);
+        c.observe(&snap);
+        snap.system.tai = 37;
+        snap.system.leap_armed = true;
+        c.observe(&snap);
+        assert_eq!(c.sys_events.last, EVNT_ARMED);
+        // Disarmed without the leap (e.g. a corrected file).
+        snap.system.leap_armed = false;
+        c.observe(&snap);
+        assert_eq!(c.sys_events.last, EVNT_DISARMED);
+        snap.system.leap_armed = true;
+        c.observe(&snap);
+        // The leap itself: TAI moves on.
+        snap.system.leap_armed = false;
+        snap.system.tai = 38;
+        c.observe(&snap);
+        assert_eq!(c.sys_events.last, EVNT_LEAP);
+        let count = c.sys_events.count;
+        c.observe(&snap);
+        assert_eq!(c.sys_events.count, count, "edge-triggered");
     }
 
     #[test]

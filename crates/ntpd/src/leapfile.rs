@@ -163,7 +163,8 @@ impl Watch {
         }
     }
 
-    /// Re-read the file at NTP time `now` (seconds); `daily` adds the daily expiry report.
+    /// Re-read the file at NTP time `now` (seconds); `daily` adds the daily expiry report
+    /// (and the report of an unreadable file).
     /// Returns the log messages and, when the table changed, the new schedule.
     pub fn check(
         &mut self,
@@ -207,7 +208,9 @@ impl Watch {
                 self.text = Some(text);
             }
             Ok(_) => {}
-            Err(e) => msgs.push((Level::Warning, format!("{prefix}: {e}"))),
+            // As classic, a file that cannot be read is reported at the daily check only.
+            Err(e) if daily => msgs.push((Level::Warning, format!("{prefix}: {e}"))),
+            Err(_) => {}
         }
         if let Some(t) = &self.table {
             if let Some((err, m)) = t.schedule().expiry_message(&self.path, now, daily) {
