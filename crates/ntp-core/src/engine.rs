@@ -104,8 +104,9 @@ pub enum StatsKind {
     Loop,
     /// `peerstats`: one line per accepted sample.
     Peer,
-    /// `rawstats`: one line per server answer that passed the duplicate, origin and KoD
-    /// checks; its destination column is `-` (see [`crate::rawstats`]).
+    /// `rawstats`: one line per server answer that passed the packet tests (duplicate,
+    /// origin, timestamps, KoD, authentication, leap/stratum, root distance); its destination
+    /// column is `-` (see [`crate::rawstats`]).
     Raw,
 }
 
@@ -755,12 +756,6 @@ impl Engine {
             }
             return Err(PacketError::KissOfDeath(code));
         }
-        if self.cfg.statistics {
-            let line = crate::rawstats::line(p.cfg.address.ip(), p.t1, &h, t4, bytes);
-            let kind = StatsKind::Raw;
-            self.actions
-                .push_back(Action::Stats(StatsLine { kind, line }));
-        }
         p.reach.mark_received();
         p.unreach = 0;
         p.received += 1;
@@ -789,6 +784,15 @@ impl Engine {
         }
         if p.root_delay / 2.0 + p.root_disp >= MAXDISP {
             return Err(PacketError::RootDistance);
+        }
+        // The packet passed the header tests (classic TEST1-TEST7, with TEST6's stratum
+        // floor/ceiling): classic's process_packet() records it in rawstats here.
+        let tos = &self.cfg.tos;
+        if self.cfg.statistics && (tos.floor..tos.ceiling).contains(&p.stratum) {
+            let line = crate::rawstats::line(p.cfg.address.ip(), p.t1, &h, t4, bytes);
+            let kind = StatsKind::Raw;
+            self.actions
+                .push_back(Action::Stats(StatsLine { kind, line }));
         }
         if p.stratum > 1 && self.cfg.local_refids.contains(&h.reference_id) {
             return Err(PacketError::SyncLoop);

@@ -1,6 +1,7 @@
 //! `rawstats` lines exactly as classic ntpd 4.2.8 writes them (`record_raw_stats()` in
 //! ntpd/ntp_util.c, called from `process_packet()` for every server answer that passed the
-//! duplicate, bogus-origin and KoD checks; RFC 5905 section 8 names the timestamps):
+//! packet tests TEST1-TEST7: duplicate, bogus origin, timestamps, KoD, authentication,
+//! leap/stratum, root distance; RFC 5905 section 8 names the timestamps):
 //!
 //! ```text
 //! MJD SOD SRC DST T1 T2 T3 T4 LEAP VERSION MODE STRATUM PPOLL PRECISION ROOTDELAY ROOTDISP REFID [LEN: HEX]
@@ -230,5 +231,91 @@ mod tests {
         assert_eq!(f[11], "16");
         assert_eq!(f[16], "73.78.73.84");
         assert_eq!(set_destination("too short", "::1".parse().unwrap()), None);
+    }
+}
+
+/// The engine emits rawstats lines for answers that pass the header tests, and only then.
+#[cfg(test)]
+mod engine_tests {
+    use crate::{Action, Engine, EngineConfig, MonoTime, SourceConfig, StatsKind};
+    use ntp_wire::{LeapIndicator, Mode, NtpDuration, NtpHeader, NtpShort, NtpTimestamp, RefId};
+    use std::net::SocketAddr;
+
+    /// One request/answer exchange; `edit` changes the answer. Returns the rawstats lines.
+    fn exchange(e: &mut Engine, now: &mut f64, edit: impl Fn(&mut NtpHeader)) -> Vec<String> {
+        let base = NtpTimestamp::from_parts(4_004_640_000, 0);
+        let at = |t: f64| base + NtpDuration::from_seconds_f64(t);
+        let t = e.poll_timeout().unwrap();
+        *now = t.as_secs_f64();
+        e.handle_timeout(t, at(*now));
+        let mut req = None;
+        while let Some(a) = e.poll_action() {
+            if let Action::Send { to, bytes, .. } = a {
+                req = Some((to, bytes));
+            }
+        }
+        let (to, bytes) = req.expect("a request");
+        let q = NtpHeader::decode(&bytes).unwrap();
+        let mut h = NtpHeader {
+            leap: LeapIndicator::NoWarning,
+            version: 4,
+            mode: Mode::Server,
+            stratum: 1,
+            precision: -20,
+            root_dispersion: NtpShort::from_seconds_f64(0.0001),
+            reference_id: RefId::from_bytes(*b"GPS\0"),
+            origin_timestamp: q.transmit_timestamp,
+            receive_timestamp: at(*now + 0.001),
+            transmit_timestamp: at(*now + 0.0011),
+            ..NtpHeader::default()
+        };
+        edit(&mut h);
+        *now += 0.002;
+        let _ = e.handle_datagram(MonoTime::from_secs_f64(*now), to, &h.to_bytes(), at(*now));
+        let mut lines = Vec::new();
+        while let Some(a) = e.poll_action() {
+            if let Action::Stats(l) = a {
+                if l.kind == StatsKind::Raw {
+                    lines.push(l.line);
+                }
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn good_answers_are_recorded_and_unsynchronised_ones_are_not() {
+        let cfg = EngineConfig {
+            statistics: true,
+            ..EngineConfig::default()
+        };
+        let mut src = SourceConfig::server(SocketAddr::from(([192, 0, 2, 1], 123)));
+        src.iburst = true;
+        let mut e = Engine::new(cfg, vec![src], MonoTime::ZERO);
+        let mut now = 0.0;
+        let good = exchange(&mut e, &mut now, |_| {});
+        assert_eq!(good.len(), 1);
+        let f: Vec<&str> = good[0].split(' ').collect();
+        assert_eq!((f[2], f[3], f[11], f[16]), ("192.0.2.1", "-", "1", ".GPS."));
+        // T1 is the time the request left (the clock at the poll), T4 the arrival.
+        assert!(f[7].parse::<f64>().unwrap() > f[4].parse::<f64>().unwrap());
+        let unsync = exchange(&mut e, &mut now, |h| h.leap = LeapIndicator::Unsynchronized);
+        assert!(unsync.is_empty(), "TEST6 fails: not recorded");
+        let far = exchange(&mut e, &mut now, |h| {
+            h.root_dispersion = NtpShort::from_seconds_f64(20.0)
+        });
+        assert!(far.is_empty(), "TEST7 fails: not recorded");
+        let mut e = Engine::new(
+            EngineConfig::default(),
+            vec![SourceConfig::server(SocketAddr::from((
+                [192, 0, 2, 1],
+                123,
+            )))],
+            MonoTime::ZERO,
+        );
+        assert!(
+            exchange(&mut e, &mut now, |_| {}).is_empty(),
+            "statistics off"
+        );
     }
 }
