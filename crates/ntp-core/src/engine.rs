@@ -112,6 +112,10 @@ pub enum StatsKind {
     Loop,
     /// `peerstats`: one line per accepted sample.
     Peer,
+    /// `rawstats`: one line per server answer that passed the packet tests (duplicate,
+    /// origin, timestamps, KoD, authentication, leap/stratum, root distance); its destination
+    /// column is `-` (see [`crate::rawstats`]).
+    Raw,
 }
 
 /// One line for a statistics file, formatted like classic's.
@@ -321,6 +325,8 @@ pub struct Engine {
     status: Option<ClockStatus>,
     next_drift_save: MonoTime,
     last_saved: Option<f64>,
+    /// The leap file's schedule (see `leap`).
+    leapfile: crate::leap::LeapState,
 }
 
 fn secs(d: NtpDuration) -> f64 {
@@ -394,6 +400,7 @@ impl Engine {
             status: None,
             next_drift_save: now.add_secs_f64(cfg.drift_save_interval),
             last_saved: cfg.initial_frequency,
+            leapfile: Default::default(),
             cfg,
         };
         e.sys_poll = sources.iter().map(|s| s.minpoll.log2()).min().unwrap_or(6);
@@ -450,6 +457,26 @@ impl Engine {
             .push_back(Action::Clock(ClockAction::SetFrequency(ppm)));
     }
 
+    /// Use this leap-second table (`None`: none); `clock` is the clock's reading at `now`.
+    /// An unexpired table decides the announced LI and arms the kernel for the leap.
+    pub fn set_leap_schedule(
+        &mut self,
+        now: MonoTime,
+        clock: NtpTimestamp,
+        table: Option<crate::leap::LeapSchedule>,
+    ) {
+        self.leapfile.set_table(table);
+        self.check_leap(now, clock);
+    }
+
+    /// Classic `check_leapsec()`: re-read the schedule at the clock's reading; a change of
+    /// the announced LI is published (and, unless observing only, set in the kernel).
+    fn check_leap(&mut self, now: MonoTime, clock: NtpTimestamp) {
+        if self.leapfile.update(now, clock) {
+            self.publish_status();
+        }
+    }
+
     /// The next absolute deadline at which [`Engine::handle_timeout`] wants to be called.
     pub fn poll_timeout(&self) -> Option<MonoTime> {
         let peers = self
@@ -464,6 +491,7 @@ impl Engine {
             .chain(self.settle_deadline)
             .chain(std::iter::once(self.next_drift_save))
             .chain(orphan)
+            .chain(self.leapfile.deadline())
             .min()
     }
 
@@ -481,6 +509,7 @@ impl Engine {
     /// Timers: polls, end of a slew, drift save, orphan mode. `clock` is the clock's reading
     /// now (used as the request's T1). Early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: MonoTime, clock: NtpTimestamp) {
+        self.check_leap(now, clock);
         let nowf = now.as_secs_f64();
         if self.slew_end.is_some_and(|t| t <= now) {
             self.slew_end = None;
@@ -788,6 +817,15 @@ impl Engine {
         }
         if p.root_delay / 2.0 + p.root_disp >= MAXDISP {
             return Err(PacketError::RootDistance);
+        }
+        // The packet passed the header tests (classic TEST1-TEST7, with TEST6's stratum
+        // floor/ceiling): classic's process_packet() records it in rawstats here.
+        let tos = &self.cfg.tos;
+        if self.cfg.statistics && (tos.floor..tos.ceiling).contains(&p.stratum) {
+            let line = crate::rawstats::line(p.cfg.address.ip(), p.t1, &h, t4, bytes);
+            let kind = StatsKind::Raw;
+            self.actions
+                .push_back(Action::Stats(StatsLine { kind, line }));
         }
         if p.stratum > 1 && self.cfg.local_refids.contains(&h.reference_id) {
             return Err(PacketError::SyncLoop);
@@ -1265,7 +1303,7 @@ impl Engine {
 
     fn publish_status(&mut self) {
         let st = ClockStatus {
-            leap: match self.leap {
+            leap: match self.leapfile.system_leap(self.leap) {
                 LeapIndicator::AddSecond => LeapStatus::Insert,
                 LeapIndicator::DeleteSecond => LeapStatus::Delete,
                 _ => LeapStatus::None,
@@ -1305,8 +1343,14 @@ impl Engine {
 
     /// System variables only (cheap; what the server side publishes).
     pub fn system_snapshot(&self) -> SystemSnapshot {
+        let table = self.leapfile.table();
         SystemSnapshot {
-            leap: self.leap,
+            leap: self.leapfile.system_leap(self.leap),
+            served_leap: self.leapfile.served_leap(self.leap),
+            tai: self.leapfile.tai(),
+            leap_armed: self.leapfile.armed(),
+            leap_table: table.and_then(|t| t.last_entry()),
+            leap_expire: table.and_then(|t| t.expires()),
             stratum: self.stratum,
             precision: self.cfg.precision,
             root_delay: self.root_delay,

@@ -52,6 +52,8 @@
 //! - [`filter`]: clock filter (section 10). [`select`]: selection, cluster, combine
 //!   (section 11.2). [`regress`]: the offset/frequency estimator replacing the PLL/FLL of
 //!   section 11.3 (see docs/algorithm.md).
+//! - [`leap`]: leap seconds from the leap file (section 7.3 LI bits; classic's proximity
+//!   levels). [`rawstats`]: classic's `rawstats` line for a server answer.
 //! - [`server`]: the server fast path (mode 3 in, mode 4 out) with restrict, rate limiting
 //!   and KoD, shared by the daemon's worker threads.
 #![forbid(unsafe_code)]
@@ -60,7 +62,9 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod filter;
+pub mod leap;
 pub mod mono;
+pub mod rawstats;
 pub mod regress;
 pub mod rng;
 pub mod select;

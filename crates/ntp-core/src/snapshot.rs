@@ -95,8 +95,18 @@ impl DisciplineState {
 /// System variables.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SystemSnapshot {
-    /// Leap indicator we would send (3 when unsynchronised).
+    /// System leap indicator (3 when unsynchronised; 01/10 in the last day before a leap).
     pub leap: LeapIndicator,
+    /// The LI served packets carry: `leap`, except 3 in the last seconds before a leap.
+    pub served_leap: LeapIndicator,
+    /// TAI - UTC from the leap file (0: unknown).
+    pub tai: i32,
+    /// A leap second from the leap file is scheduled for the end of this month.
+    pub leap_armed: bool,
+    /// NTP seconds of the leap file's last entry (mode 6 `leapsec`).
+    pub leap_table: Option<i64>,
+    /// NTP seconds the leap file expires (mode 6 `expire`).
+    pub leap_expire: Option<i64>,
     /// Stratum (16 when unsynchronised).
     pub stratum: u8,
     /// Precision, log2 s.

@@ -440,6 +440,15 @@ impl Simulation {
         self
     }
 
+    /// Give the engine a leap-second table (as the daemon does from its `leapfile`), read
+    /// at the simulated clock's start.
+    pub fn with_leap_schedule(mut self, table: ntp_core::leap::LeapSchedule) -> Self {
+        let now = self.clock.now().expect("simulated clock reads");
+        self.engine
+            .set_leap_schedule(MonoTime::ZERO, now, Some(table));
+        self
+    }
+
     /// Run to the end and report.
     pub fn run(mut self) -> SimResult {
         self.take_actions();

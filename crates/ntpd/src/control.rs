@@ -64,6 +64,9 @@ const EVNT_SYNC: u8 = 5;
 const EVNT_SYSRESTART: u8 = 6;
 const EVNT_SYSFAULT: u8 = 7;
 const EVNT_NOPEER: u8 = 8;
+const EVNT_ARMED: u8 = 9;
+const EVNT_DISARMED: u8 = 10;
+const EVNT_LEAP: u8 = 11;
 /// Classic `INT_*` interface flags.
 const INT_UP: u32 = 0x1;
 const INT_LOOPBACK: u32 = 0x4;
@@ -163,6 +166,65 @@ pub struct Inputs<'a> {
     pub workers: usize,
     /// The local address each upstream source's socket uses.
     pub source_locals: &'a HashMap<SocketAddr, SocketAddr>,
+    /// The last hourly sysstats reset.
+    pub stats_reset: &'a StatsReset,
+}
+
+/// Where the sysstats counters were last cleared (classic `proto_clr_stats()`, hourly after
+/// the `sysstats` line is written): mode 6/7 show the counts since then.
+#[derive(Debug, Clone, Default)]
+pub struct StatsReset {
+    /// Daemon monotonic seconds of the reset.
+    pub at_mono: f64,
+    /// The cumulative counters at the reset.
+    pub base: SysStats,
+}
+
+/// The cumulative sysstats counters from the workers' totals and the engine's sources (uptime
+/// and reset left 0), mapped onto classic's `sys_*` counters.
+pub fn sys_counters(t: &CounterTotals, snap: &Snapshot) -> SysStats {
+    let drop = |r: DropReason| t.drops.get(r.index()).copied().unwrap_or(0);
+    let restricted = drop(DropReason::Ignored)
+        + drop(DropReason::NoServe)
+        + drop(DropReason::OldVersion)
+        + drop(DropReason::NotTrusted);
+    let badformat = drop(DropReason::Malformed) + drop(DropReason::BadPort);
+    let declined = drop(DropReason::BadVersion) + drop(DropReason::BadMode);
+    let from_sources: u64 = snap.sources.iter().map(|s| s.received).sum();
+    SysStats {
+        received: t.received,
+        thisver: t.received.saturating_sub(declined + badformat),
+        oldver: 0,
+        badformat,
+        badauth: t.naks,
+        declined,
+        restricted,
+        limited: drop(DropReason::RateLimited) + t.kods,
+        kodsent: t.kods,
+        processed: t.replies + from_sources,
+        ..SysStats::default()
+    }
+}
+
+/// `now - base` counter by counter (uptime and reset copied from `now`).
+pub fn counters_since(now: &SysStats, base: &SysStats) -> SysStats {
+    let d = |a: u64, b: u64| a.saturating_sub(b);
+    SysStats {
+        uptime: now.uptime,
+        reset: now.reset,
+        received: d(now.received, base.received),
+        thisver: d(now.thisver, base.thisver),
+        oldver: d(now.oldver, base.oldver),
+        badformat: d(now.badformat, base.badformat),
+        badauth: d(now.badauth, base.badauth),
+        declined: d(now.declined, base.declined),
+        restricted: d(now.restricted, base.restricted),
+        limited: d(now.limited, base.limited),
+        kodsent: d(now.kodsent, base.kodsent),
+        processed: d(now.processed, base.processed),
+        lamport: d(now.lamport, base.lamport),
+        tsrounding: d(now.tsrounding, base.tsrounding),
+    }
 }
 
 /// The control protocols' state for the daemon's lifetime.
@@ -175,6 +237,8 @@ pub struct Control {
     sys_events: Events,
     last_state: Option<ntp_core::DisciplineState>,
     last_sys_peer: Option<SourceId>,
+    /// Leap armed and TAI offset at the last observation.
+    last_leap: (bool, i32),
     sources: HashMap<SourceId, SourceTrack>,
     info: HashMap<SourceId, SourceInfo>,
     interfaces: Vec<Interface>,
@@ -206,6 +270,7 @@ impl Control {
             sys_events,
             last_state: None,
             last_sys_peer: None,
+            last_leap: (false, 0),
             sources: HashMap::new(),
             info: HashMap::new(),
             interfaces: interfaces(listen),
@@ -267,6 +332,19 @@ impl Control {
             self.sys_events.record(EVNT_NOPEER);
         }
         self.last_sys_peer = sys.sys_peer;
+        // Leap file events as classic's check_leapsec(): armed, disarmed, or the leap itself
+        // (the TAI offset moved on).
+        let (armed, tai) = self.last_leap;
+        if sys.leap_armed && !armed {
+            self.sys_events.record(EVNT_ARMED);
+        } else if !sys.leap_armed && armed {
+            self.sys_events.record(if sys.tai != tai {
+                EVNT_LEAP
+            } else {
+                EVNT_DISARMED
+            });
+        }
+        self.last_leap = (sys.leap_armed, sys.tai);
     }
 
     /// True when the responders could answer `d` at all: not `ignore`/`noquery` (or no
@@ -652,31 +730,12 @@ impl View<'_, '_> {
     }
 
     fn sys_stats_vars(&self) -> SysStats {
-        let t = self.totals();
-        let restricted = self.drop_count(DropReason::Ignored)
-            + self.drop_count(DropReason::NoServe)
-            + self.drop_count(DropReason::OldVersion)
-            + self.drop_count(DropReason::NotTrusted);
-        let badformat =
-            self.drop_count(DropReason::Malformed) + self.drop_count(DropReason::BadPort);
-        let declined =
-            self.drop_count(DropReason::BadVersion) + self.drop_count(DropReason::BadMode);
-        let from_sources: u64 = self.snap().sources.iter().map(|s| s.received).sum();
+        let reset = self.inputs.stats_reset;
+        let now = sys_counters(self.totals(), self.snap());
         SysStats {
             uptime: self.uptime(),
-            reset: self.uptime(),
-            received: t.received,
-            thisver: t.received.saturating_sub(declined + badformat),
-            oldver: 0,
-            badformat,
-            badauth: t.naks,
-            declined,
-            restricted,
-            limited: self.drop_count(DropReason::RateLimited) + t.kods,
-            kodsent: t.kods,
-            processed: t.replies + from_sources,
-            lamport: 0,
-            tsrounding: 0,
+            reset: (self.inputs.now_mono - reset.at_mono).max(0.0) as u64,
+            ..counters_since(&now, &reset.base)
         }
     }
 
@@ -820,9 +879,9 @@ impl ControlData for View<'_, '_> {
             sys_jitter: sys.sys_jitter,
             clk_jitter: sys.clk_jitter,
             clk_wander_ppm: sys.clk_wander,
-            tai: 0,
-            leapsec: None,
-            expire: None,
+            tai: u32::try_from(sys.tai).unwrap_or(0),
+            leapsec: sys.leap_table.map(|t| t - ntp_core::leap::NTP_UNIX_OFFSET),
+            expire: sys.leap_expire.map(|t| t - ntp_core::leap::NTP_UNIX_OFFSET),
             leap_smear: None,
             bcast_delay: 0.0,
             auth_delay: 0.0,
@@ -1477,6 +1536,31 @@ mod tests {
             ntp_core::MonoTime::ZERO,
         );
         (e.snapshot(), cfg)
+    }
+
+    #[test]
+    fn leap_file_arming_and_the_leap_become_classic_events() {
+        let (mut snap, _) = snapshot();
+        let mut c = Control::new(&[], [0; 16], 1);
+        c.observe(&snap);
+        snap.system.tai = 37;
+        snap.system.leap_armed = true;
+        c.observe(&snap);
+        assert_eq!(c.sys_events.last, EVNT_ARMED);
+        // Disarmed without the leap (e.g. a corrected file).
+        snap.system.leap_armed = false;
+        c.observe(&snap);
+        assert_eq!(c.sys_events.last, EVNT_DISARMED);
+        snap.system.leap_armed = true;
+        c.observe(&snap);
+        // The leap itself: TAI moves on.
+        snap.system.leap_armed = false;
+        snap.system.tai = 38;
+        c.observe(&snap);
+        assert_eq!(c.sys_events.last, EVNT_LEAP);
+        let count = c.sys_events.count;
+        c.observe(&snap);
+        assert_eq!(c.sys_events.count, count, "edge-triggered");
     }
 
     #[test]

@@ -91,6 +91,11 @@ struct Daemon {
     reply_sockets: HashMap<SocketAddr, UdpSocket>,
     /// Server worker threads (0: served inline).
     workers: usize,
+    /// The last hourly sysstats reset.
+    stats_reset: crate::control::StatsReset,
+    /// The leap file, re-read hourly, and the hours since start.
+    leapfile: Option<crate::leapfile::Watch>,
+    leap_hours: u64,
 }
 
 /// The signal streams, created before serving starts.
@@ -147,43 +152,15 @@ fn run(args: Args) -> Result<(), String> {
         }
         _ => None,
     };
-    if let Some(lf) = &config.leapfile {
-        let now_ntp = u64::from(wall_clock().seconds());
-        match std::fs::read_to_string(&lf.path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| crate::leapfile::parse(&t).map_err(|e| e.to_string()))
-        {
-            Ok(t) => {
-                let (ofs, _) = t.offset_at(now_ntp);
-                let hash = if t.hash_ok == Some(true) {
-                    "good hash signature"
-                } else {
-                    "no hash signature"
-                };
-                log.log(
-                    Level::Info,
-                    "leapfile",
-                    &format!(
-                        "leapsecond file ('{}'): {hash}, {} entries, TAI offset {ofs}",
-                        lf.path,
-                        t.entries.len()
-                    ),
-                );
-                if t.expired(now_ntp) {
-                    log.log(
-                        Level::Warning,
-                        "leapfile",
-                        &format!("leapsecond file ('{}'): expired, update it", lf.path),
-                    );
-                }
-            }
-            Err(e) => log.log(
-                Level::Warning,
-                "leapfile",
-                &format!("leapsecond file ('{}'): {e}", lf.path),
-            ),
+    // The leap file: read now (with the daily expiry report), then hourly and on SIGHUP.
+    let mut leap_watch = config.leapfile.as_ref().map(crate::leapfile::Watch::new);
+    let leap_schedule = leap_watch.as_mut().and_then(|w| {
+        let (msgs, sched) = w.check(ntp_seconds(), true);
+        for (level, m) in msgs {
+            log.log(level, "leapfile", &m);
         }
-    }
+        sched
+    });
     let families = if args.ipv4 {
         Families::V4
     } else if args.ipv6 {
@@ -307,7 +284,10 @@ fn run(args: Args) -> Result<(), String> {
         }
         Some(k)
     };
-    let stats = crate::stats::StatsWriter::from_config(&config, wall_clock().to_unix().0);
+    let mut stats = crate::stats::StatsWriter::from_config(&config, wall_clock().to_unix().0);
+    if let Some(Err(e)) = stats.as_mut().map(|w| w.open_all(wall_clock().to_unix().0)) {
+        log.log(Level::Warning, "stats", &e.to_string());
+    }
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -346,7 +326,15 @@ fn run(args: Args) -> Result<(), String> {
         }
     }
     let start = Instant::now();
-    let engine = Engine::new(engine_cfg, Vec::new(), MonoTime::ZERO);
+    let mut engine_cfg = engine_cfg;
+    // rawstats lines come from the engine too.
+    engine_cfg.statistics |= stats
+        .as_ref()
+        .is_some_and(|w| w.enabled(ConfStats::Rawstats));
+    let mut engine = Engine::new(engine_cfg, Vec::new(), MonoTime::ZERO);
+    if leap_schedule.is_some() {
+        engine.set_leap_schedule(MonoTime::ZERO, wall_clock(), leap_schedule);
+    }
     let listen: Vec<SocketAddr> = reply_sockets.keys().copied().collect();
     let mut nonce_secret = [0u8; 16];
     nonce_secret[..8].copy_from_slice(&random_seed().to_le_bytes());
@@ -372,6 +360,9 @@ fn run(args: Args) -> Result<(), String> {
         control,
         reply_sockets,
         workers: threads,
+        stats_reset: Default::default(),
+        leapfile: leap_watch,
+        leap_hours: 0,
     };
     let result = rt.block_on(async move {
         let local = tokio::task::LocalSet::new();
@@ -447,6 +438,10 @@ impl Daemon {
             mut hup,
         } = signals;
         let mut retry = tokio::time::interval(Duration::from_secs(60));
+        let every = crate::stats::sysstats_interval();
+        let mut sysstats = tokio::time::interval_at((Instant::now() + every).into(), every);
+        let hour = Duration::from_secs(3600);
+        let mut leap_hourly = tokio::time::interval_at((Instant::now() + hour).into(), hour);
         self.engine.handle_timeout(self.mono(), wall_clock());
         loop {
             self.drain_actions()?;
@@ -483,9 +478,12 @@ impl Daemon {
                 }
                 Some(c) = ctl_rx.recv() => self.handle_control(c),
                 _ = retry.tick() => self.retry_unresolved(),
+                _ = sysstats.tick() => self.record_sys_stats(),
+                _ = leap_hourly.tick() => self.check_leap_file(true),
                 _ = hup.recv() => {
                     self.log.log(Level::Notice, "signal", "SIGHUP: re-resolving names");
                     self.retry_unresolved();
+                    self.check_leap_file(false);
                 }
                 _ = term.recv() => return self.shutdown("SIGTERM"),
                 _ = int.recv() => return self.shutdown("SIGINT"),
@@ -572,13 +570,64 @@ impl Daemon {
     }
 
     fn write_stats(&mut self, kind: StatsKind, line: &str) {
-        let kind = match kind {
-            StatsKind::Loop => ConfStats::Loopstats,
-            StatsKind::Peer => ConfStats::Peerstats,
+        let (kind, line) = match kind {
+            StatsKind::Loop => (ConfStats::Loopstats, line.to_owned()),
+            StatsKind::Peer => (ConfStats::Peerstats, line.to_owned()),
+            StatsKind::Raw => (
+                ConfStats::Rawstats,
+                crate::stats::raw_with_destination(line, &source_local_addrs()),
+            ),
         };
         let Some(w) = self.stats.as_mut() else { return };
-        if let Err(e) = w.write(kind, line, wall_clock().to_unix().0) {
+        if let Err(e) = w.write(kind, &line, wall_clock().to_unix().0) {
             self.log.log(Level::Warning, "stats", &e.to_string());
+        }
+    }
+
+    /// Classic's hourly leap file check (`check_leap_file()`), daily expiry report every 24th
+    /// hour; `hourly` is false for a SIGHUP re-read.
+    fn check_leap_file(&mut self, hourly: bool) {
+        let Some(w) = self.leapfile.as_mut() else {
+            return;
+        };
+        if hourly {
+            self.leap_hours += 1;
+        }
+        let daily = hourly && self.leap_hours % 24 == 0;
+        let (msgs, sched) = w.check(ntp_seconds(), daily);
+        for (level, m) in msgs {
+            self.log.log(level, "leapfile", &m);
+        }
+        if let Some(s) = sched {
+            self.engine
+                .set_leap_schedule(self.mono(), wall_clock(), Some(s));
+        }
+    }
+
+    /// Classic's hourly `record_sys_stats()`: the counters since the last reset, then reset
+    /// them (`proto_clr_stats()`), which mode 6/7 `sysstats` see as well.
+    fn record_sys_stats(&mut self) {
+        // Classic clears the counters only when the line was written (sysstats enabled).
+        if !self
+            .stats
+            .as_ref()
+            .is_some_and(|w| w.enabled(ConfStats::Sysstats))
+        {
+            return;
+        }
+        let now_mono = self.mono().as_secs_f64();
+        let now = crate::control::sys_counters(&self.totals(), &self.engine.snapshot());
+        let since = crate::control::counters_since(&now, &self.stats_reset.base);
+        let secs = (now_mono - self.stats_reset.at_mono).max(0.0).round() as u64;
+        let line = crate::stats::sysstats_line(wall_clock(), secs, &since);
+        if let Some(w) = self.stats.as_mut() {
+            if let Err(e) = w.write(ConfStats::Sysstats, &line, wall_clock().to_unix().0) {
+                self.log.log(Level::Warning, "stats", &e.to_string());
+            }
+            self.stats_reset = crate::control::StatsReset {
+                at_mono: now_mono,
+                base: now,
+            };
         }
     }
 
@@ -587,7 +636,7 @@ impl Daemon {
         crate::metrics::publish(&self.config, &self.engine, &self.counters, &self.log);
         let s = self.engine.system_snapshot();
         let state = SystemState {
-            leap: s.leap,
+            leap: s.served_leap,
             stratum: s.stratum,
             precision: s.precision,
             root_delay: NtpShort::from_seconds_f64(s.root_delay),
@@ -738,6 +787,7 @@ impl Daemon {
                 observe_only: self.observe_only,
                 workers: self.workers,
                 source_locals: &source_locals,
+                stats_reset: &self.stats_reset,
             };
             let replies = self.control.handle(&c, &inputs);
             if replies.is_empty() {
@@ -909,6 +959,11 @@ fn spawn_inline_server(
             }
         }
     });
+}
+
+/// The wall clock in NTP seconds (era-resolved).
+fn ntp_seconds() -> i64 {
+    wall_clock().to_unix().0 + ntp_core::leap::NTP_UNIX_OFFSET
 }
 
 /// 64 random bits from the kernel (getrandom through /dev/urandom), for the engine seed and

@@ -51,6 +51,14 @@ fn num(s: &str) -> Option<u64> {
 /// # Errors
 /// [`LeapFileError`] naming the line.
 pub fn parse(text: &str) -> Result<LeapTable, LeapFileError> {
+    parse_with(text, true)
+}
+
+/// Parse, checking the `#h` hash only when `check_hash` (`leapfile ... ignorehash` skips it).
+///
+/// # Errors
+/// [`LeapFileError`] naming the line.
+pub fn parse_with(text: &str, check_hash: bool) -> Result<LeapTable, LeapFileError> {
     let mut t = LeapTable::default();
     let mut hash_words: Option<Vec<u32>> = None;
     let mut digits = String::new();
@@ -95,7 +103,7 @@ pub fn parse(text: &str) -> Result<LeapTable, LeapFileError> {
     if t.entries.is_empty() {
         return Err(LeapFileError::Empty);
     }
-    if let Some(words) = hash_words {
+    if let Some(words) = hash_words.filter(|_| check_hash) {
         let d = Sha1::digest(digits.as_bytes());
         let expect: Vec<u32> = d
             .chunks(4)
@@ -110,6 +118,11 @@ pub fn parse(text: &str) -> Result<LeapTable, LeapFileError> {
 }
 
 impl LeapTable {
+    /// The table as the engine's schedule.
+    pub fn schedule(&self) -> ntp_core::leap::LeapSchedule {
+        ntp_core::leap::LeapSchedule::new(&self.entries, self.expires)
+    }
+
     /// TAI - UTC at NTP time `now` and the time of the last leap at or before it.
     pub fn offset_at(&self, now: u64) -> (i32, Option<u64>) {
         self.entries
@@ -122,6 +135,89 @@ impl LeapTable {
     /// True when the table is past its expiry at `now`.
     pub fn expired(&self, now: u64) -> bool {
         self.expires.is_some_and(|e| now >= e)
+    }
+}
+
+/// The configured leap file, re-read every hour (and on SIGHUP) as classic's timer does:
+/// a changed file that parses replaces the table, one that does not is reported and the
+/// old table kept; expiry is reported hourly (under a day left) or daily.
+#[derive(Debug)]
+pub struct Watch {
+    path: String,
+    check_hash: bool,
+    text: Option<String>,
+    table: Option<LeapTable>,
+}
+
+/// A message for the log: its level and text.
+pub type Message = (crate::log::Level, String);
+
+impl Watch {
+    /// Watch `leapfile`.
+    pub fn new(cfg: &ntp_conf::LeapFile) -> Self {
+        Watch {
+            path: cfg.path.clone(),
+            check_hash: cfg.hash != Some(ntp_conf::LeapHash::Ignore),
+            text: None,
+            table: None,
+        }
+    }
+
+    /// Re-read the file at NTP time `now` (seconds); `daily` adds the daily expiry report
+    /// (and the report of an unreadable file).
+    /// Returns the log messages and, when the table changed, the new schedule.
+    pub fn check(
+        &mut self,
+        now: i64,
+        daily: bool,
+    ) -> (Vec<Message>, Option<ntp_core::leap::LeapSchedule>) {
+        use crate::log::Level;
+        let mut msgs = Vec::new();
+        let mut changed = None;
+        let prefix = format!("leapsecond file ('{}')", self.path);
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) if self.text.as_deref() != Some(text.as_str()) => {
+                match parse_with(&text, self.check_hash) {
+                    Ok(t) => {
+                        let sig = if t.hash_ok == Some(true) {
+                            "good hash signature"
+                        } else {
+                            "no hash signature"
+                        };
+                        let now_u = u64::try_from(now).unwrap_or(0);
+                        let (ofs, _) = t.offset_at(now_u);
+                        msgs.push((
+                            Level::Info,
+                            format!(
+                                "{prefix}: {sig}, {} entries, TAI offset {ofs}",
+                                t.entries.len()
+                            ),
+                        ));
+                        changed = Some(t.schedule());
+                        self.table = Some(t);
+                    }
+                    Err(e) => {
+                        let keep = if self.table.is_some() {
+                            ", keeping the old table"
+                        } else {
+                            ""
+                        };
+                        msgs.push((Level::Warning, format!("{prefix}: {e}{keep}")));
+                    }
+                }
+                self.text = Some(text);
+            }
+            Ok(_) => {}
+            // As classic, a file that cannot be read is reported at the daily check only.
+            Err(e) if daily => msgs.push((Level::Warning, format!("{prefix}: {e}"))),
+            Err(_) => {}
+        }
+        if let Some(t) = &self.table {
+            if let Some((err, m)) = t.schedule().expiry_message(&self.path, now, daily) {
+                msgs.push((if err { Level::Error } else { Level::Warning }, m));
+            }
+        }
+        (msgs, changed)
     }
 }
 
@@ -164,6 +260,45 @@ mod tests {
         let h = hash_of("36769248003928521600227206080010228778560011369221760037");
         let bad = sample(&h).replace("3692217600\t37", "3692217600\t38");
         assert_eq!(parse(&bad), Err(LeapFileError::Hash));
+    }
+
+    #[test]
+    fn the_watch_reloads_changed_files_keeps_the_old_table_and_warns_on_expiry() {
+        use crate::log::Level;
+        let dir = std::env::temp_dir().join(format!("ntpd-leapwatch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("leap-seconds.list");
+        let h = hash_of("36769248003928521600227206080010228778560011369221760037");
+        std::fs::write(&path, sample(&h)).unwrap();
+        let cfg = ntp_conf::LeapFile {
+            path: path.to_str().unwrap().to_owned(),
+            hash: None,
+        };
+        let mut w = Watch::new(&cfg);
+        // Expires 3928521600: 10 days before it, the daily check warns.
+        let now = 3_928_521_600 - 10 * 86_400 + 5;
+        let (msgs, sched) = w.check(now, true);
+        assert!(sched.is_some());
+        assert!(msgs[0]
+            .1
+            .contains("good hash signature, 3 entries, TAI offset 37"));
+        assert_eq!(msgs[1].0, Level::Warning);
+        assert!(
+            msgs[1].1.ends_with("will expire in less than 10 days"),
+            "{msgs:?}"
+        );
+        // Unchanged: no reload, and the hourly check says nothing 10 days ahead.
+        let (msgs, sched) = w.check(now, false);
+        assert!(msgs.is_empty() && sched.is_none());
+        // A corrupt update keeps the old table; expired is an error at the daily check.
+        std::fs::write(&path, sample(&h).replace("\t37\t", "\t38\t")).unwrap();
+        let (msgs, sched) = w.check(3_928_521_600 + 5, true);
+        assert!(sched.is_none());
+        assert!(msgs[0].1.contains("keeping the old table"), "{msgs:?}");
+        assert_eq!(msgs[1].0, Level::Error);
+        assert!(msgs[1].1.ends_with("expired less than 1 day ago"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
