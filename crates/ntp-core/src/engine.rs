@@ -1134,12 +1134,17 @@ impl Engine {
         self.spike_since = None;
         self.state = DisciplineState::Frequency;
         self.refid = RefId::STEP;
+        self.restart_measurements(now);
+    }
+
+    /// After a step (ours or another program's): every sample, estimate and answer in flight
+    /// was taken on the old time scale, so all are dropped, and iburst sources burst again.
+    fn restart_measurements(&mut self, now: MonoTime) {
         self.sys_peer = None;
         for p in &mut self.peers {
             if p.is_local() || p.removed {
                 continue;
             }
-            // Samples and any answer in flight were taken on the old time scale.
             p.clear_measurements();
             p.select = SelectStatus::Rejected;
             if p.cfg.iburst && !p.denied {
@@ -1148,6 +1153,33 @@ impl Engine {
                 p.reach = Reach::default();
                 p.unreach = 0;
             }
+        }
+    }
+
+    /// The clock was stepped by about `delta` seconds by someone else (an administrator, a
+    /// VM resume, another daemon): the caller saw real time jump against monotonic time
+    /// without a step of ours. The jump is not a network offset: measurements are restarted
+    /// as after our own step, and the sources' next answers say how far off the clock now is,
+    /// which the usual step/stepout policy then corrects.
+    pub fn handle_clock_step(&mut self, now: MonoTime, delta: f64) {
+        if !delta.is_finite() {
+            return;
+        }
+        self.spike_since = None;
+        self.restart_measurements(now);
+        // A jump beyond the step threshold may have left the clock wrong by that much: until
+        // the sources have been heard again, do not serve it as synchronised time.
+        let threshold = if self.cfg.tinker.step > 0.0 {
+            self.cfg.tinker.step
+        } else {
+            0.128
+        };
+        if delta.abs() > threshold && !self.orphan {
+            self.leap = LeapIndicator::Unsynchronized;
+            self.stratum = STRATUM_UNSPEC;
+            self.refid = RefId::STEP;
+            self.last_update = None;
+            self.publish_status();
         }
     }
 

@@ -753,3 +753,45 @@ fn a_stratum_0_local_clock_makes_a_stratum_1_server_named_by_its_refid() {
     assert_eq!(sys.stratum, 1);
     assert_eq!(sys.refid, RefId::from_bytes(*b"LOCL"));
 }
+
+#[test]
+fn a_step_by_someone_else_restarts_measurements_and_unsynchronises_until_heard_again() {
+    // F10: the daemon saw real time jump 1 s against monotonic time without a step of ours.
+    let mut h = Harness::new(EngineConfig::default(), one_server(false), 0.0);
+    h.exchange(6);
+    assert_eq!(h.e.system_snapshot().stratum, 2, "synchronised first");
+    // A request is in flight when the jump happens: its answer was timed on the old scale.
+    let (_, to, req) = h.next_request();
+    let late = h.response(&req);
+    h.drain();
+    h.e.handle_clock_step(MonoTime::from_secs_f64(h.now), -1.0);
+    let sys = h.e.system_snapshot();
+    assert_eq!(sys.stratum, 16, "a 1 s jump is not served as good time");
+    assert_eq!(sys.leap, LeapIndicator::Unsynchronized);
+    assert!(
+        h.deliver(to, &late).is_err(),
+        "the answer in flight must not become a sample"
+    );
+    // The jump itself never reaches the clock as a correction.
+    assert!(clock_actions(&h.drain())
+        .iter()
+        .all(|c| !matches!(c, ClockAction::Step(_) | ClockAction::Slew(_))));
+    // Heard again (the clock is fine: the jump was corrected by whoever made it), it is
+    // synchronised again without a step.
+    h.exchange(8);
+    assert_eq!(h.e.system_snapshot().stratum, 2);
+    assert!(clock_actions(&h.drain())
+        .iter()
+        .all(|c| !matches!(c, ClockAction::Step(_))));
+}
+
+#[test]
+fn a_small_outside_adjustment_keeps_the_served_state() {
+    let mut h = Harness::new(EngineConfig::default(), one_server(false), 0.0);
+    h.exchange(6);
+    h.drain();
+    h.e.handle_clock_step(MonoTime::from_secs_f64(h.now), 0.01);
+    assert_eq!(h.e.system_snapshot().stratum, 2);
+    h.e.handle_clock_step(MonoTime::from_secs_f64(h.now), f64::NAN);
+    assert_eq!(h.e.system_snapshot().stratum, 2);
+}
