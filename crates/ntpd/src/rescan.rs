@@ -568,6 +568,41 @@ mod tests {
         );
     }
 
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn zero_interval_never_scans() {
+        let log = Logger::new(crate::log::Sink::Stderr, Level::Info);
+        runtime().block_on(async {
+            let mut s = Schedule::new(0, &log);
+            assert!(s.netlink.is_none(), "-U 0 disables notifications too");
+            let r = tokio::time::timeout(Duration::from_millis(300), s.due()).await;
+            assert!(r.is_err(), "a scan was due with -U 0");
+        });
+    }
+
+    #[test]
+    fn periodic_scan_is_due_every_interval() {
+        let log = Logger::new(crate::log::Sink::Stderr, Level::Info);
+        runtime().block_on(async {
+            let mut s = Schedule::new(1, &log);
+            let t0 = Instant::now();
+            // Host address changes (other tests) may bring one in early, never late.
+            tokio::time::timeout(Duration::from_secs(5), s.due())
+                .await
+                .expect("the first scan");
+            assert!(t0.elapsed() <= Duration::from_millis(2500));
+            tokio::time::timeout(Duration::from_secs(5), s.due())
+                .await
+                .expect("the second scan");
+        });
+    }
+
     #[test]
     fn netlink_notification_socket_opens() {
         // Unprivileged processes may join these groups too.

@@ -1,10 +1,12 @@
 //! Interface rescan (security.md F08, classic `-U`): the daemon runs in a network namespace of
-//! its own with `-U 1`; an address added after start-up is served within a scan or two and
+//! its own with `-U 1` (or `-U 3600`, where only the rtnetlink notification can trigger the
+//! scan in time); an address added after start-up is served within a scan or two and
 //! logged as classic does ("Listen normally on N if addr:port"); an address an `interface
 //! ignore` rule excludes gets no socket; a deleted address is logged ("Deleting interface #N
-//! ...") and its socket closed (gone from the namespace's /proc/net/udp). Both server
-//! layouts: worker threads and `--server-threads 0`. Needs root; observe-only (`disable ntp`,
-//! local clock at stratum 10): the clock is never adjusted.
+//! ...") and its socket closed (gone from the namespace's /proc/net/udp); `ntpq -c ifstats`
+//! lists exactly the served addresses. Both server layouts: worker threads (with `-u nobody`:
+//! port 123 is bound after the privilege drop) and `--server-threads 0`. Needs root;
+//! observe-only (`disable ntp`, local clock at stratum 10): the clock is never adjusted.
 
 mod common;
 
@@ -12,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{wait_for, Killed, Netns};
+use common::{sibling_binary, wait_for, Killed, Netns};
 use ntp_wire::{Mode, NtpHeader};
 
 /// Generous: the machine is shared and loaded.
@@ -73,11 +75,31 @@ fn bound(pid: u32, addr: &str) -> bool {
         .any(|l| l.split_whitespace().nth(1) == Some(want.as_str()))
 }
 
+/// The addresses `ntpq -c ifstats` lists (authenticated with key 1).
+fn ifstats(ns: &Netns) -> String {
+    let out = ns
+        .cmd(&sibling_binary("ntpq"))
+        .args([
+            "-n",
+            "-c",
+            "keyid 1",
+            "-c",
+            "passwd rightsecret",
+            "-c",
+            "ifstats",
+        ])
+        .arg("127.0.0.1")
+        .output()
+        .expect("run ntpq");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn log_text(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("ntpd.log")).unwrap_or_default()
 }
 
-fn added_address_is_served_and_deleted_address_closed(tag: &str, threads: &str) {
+fn added_address_is_served_and_deleted_address_closed(tag: &str, extra: &[&str]) {
     let ns = Netns::new(tag);
     // A veth pair inside the namespace: the addresses go on `va`.
     ip(
@@ -90,12 +112,14 @@ fn added_address_is_served_and_deleted_address_closed(tag: &str, threads: &str) 
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("ntp.conf");
+    std::fs::write(dir.join("ntp.keys"), "1 MD5 rightsecret\n").unwrap();
     std::fs::write(
         &conf,
         format!(
-            "disable ntp\nlogfile {}/ntpd.log\nrestrict default\nserver 127.127.1.0\n\
-             fudge 127.127.1.0 stratum 10\ninterface ignore 10.77.2.0/24\n",
-            dir.display()
+            "disable ntp\nlogfile {d}/ntpd.log\nrestrict default\nserver 127.127.1.0\n\
+             fudge 127.127.1.0 stratum 10\ninterface ignore 10.77.2.0/24\n\
+             keys {d}/ntp.keys\ntrustedkey 1\ncontrolkey 1\n",
+            d = dir.display()
         ),
     )
     .unwrap();
@@ -103,7 +127,8 @@ fn added_address_is_served_and_deleted_address_closed(tag: &str, threads: &str) 
         ns.cmd(Path::new(env!("CARGO_BIN_EXE_ntpd")))
             .args(["-n", "-c"])
             .arg(&conf)
-            .args(["-4", "-U", "1", "--server-threads", threads])
+            .arg("-4")
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -124,6 +149,7 @@ fn added_address_is_served_and_deleted_address_closed(tag: &str, threads: &str) 
             .any(|l| l.contains("Listen normally on ") && l.ends_with(" va 10.77.1.1:123")),
         "{log}"
     );
+    assert!(ifstats(&ns).contains("10.77.1.1:123"));
 
     // An address the rules ignore, then an allowed one: once the second is served, the scan
     // that saw the first has run.
@@ -158,6 +184,11 @@ fn added_address_is_served_and_deleted_address_closed(tag: &str, threads: &str) 
         .unwrap_or(0);
     assert!(received >= 1, "{line}");
     assert!(line.ends_with(" secs"), "{line}");
+    let listed = ifstats(&ns);
+    assert!(
+        !listed.contains("10.77.1.1") && listed.contains("10.77.3.1:123"),
+        "{listed}"
+    );
     // The other addresses are still served.
     assert!(served(&ns, "10.77.3.1"));
     assert!(served(&ns, "127.0.0.1"));
@@ -167,10 +198,21 @@ fn added_address_is_served_and_deleted_address_closed(tag: &str, threads: &str) 
 
 #[test]
 fn address_added_after_start_is_served_and_deleted_one_closed_with_worker_threads() {
-    added_address_is_served_and_deleted_address_closed("rsw", "2");
+    added_address_is_served_and_deleted_address_closed(
+        "rsw",
+        &["-U", "1", "--server-threads", "2", "-u", "nobody"],
+    );
 }
 
 #[test]
 fn address_added_after_start_is_served_and_deleted_one_closed_inline() {
-    added_address_is_served_and_deleted_address_closed("rsi", "0");
+    added_address_is_served_and_deleted_address_closed(
+        "rsi",
+        &["-U", "1", "--server-threads", "0"],
+    );
+}
+
+#[test]
+fn address_change_notification_triggers_a_scan_long_before_the_interval() {
+    added_address_is_served_and_deleted_address_closed("rsn", &["-U", "3600"]);
 }
