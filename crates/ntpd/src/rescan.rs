@@ -238,9 +238,11 @@ impl Listeners {
         }
         let num = self.next_num;
         self.next_num = self.next_num.saturating_add(1);
+        // Causes of their own: the log's per-cause rate limit must not let bind failures
+        // hide these lines (or the other way round).
         self.log.log(
             Level::Info,
-            "bind",
+            "listen",
             &format!("Listen normally on {num} {} {}", b.name, b.addr),
         );
         reply_sockets.insert(b.addr, b.reply);
@@ -256,11 +258,6 @@ impl Listeners {
             inline,
         });
         Ok(())
-    }
-
-    /// The addresses served now.
-    pub fn addresses(&self) -> Vec<SocketAddr> {
-        self.list.iter().map(|l| l.addr).collect()
     }
 
     /// One scan against `current` (the interface list now): bind and serve new addresses the
@@ -312,7 +309,7 @@ impl Listeners {
         // be sent (its `notsent`).
         self.log.log(
             Level::Info,
-            "bind",
+            "unlisten",
             &format!(
                 "Deleting interface #{} {}, {}#{}, interface stats: received={}, sent={}, dropped={}, active_time={} secs",
                 l.num,
