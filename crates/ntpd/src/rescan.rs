@@ -601,6 +601,73 @@ mod tests {
     }
 
     #[test]
+    fn rescan_serves_a_new_address_and_frees_a_vanished_one() {
+        use std::sync::RwLock;
+        let log = Arc::new(Logger::new(
+            crate::log::Sink::Memory(Vec::new()),
+            Level::Info,
+        ));
+        let shared = Arc::new(ServerShared {
+            system: RwLock::new(ntp_core::server::SystemState::default()),
+            access: RwLock::new(Arc::new(ntp_conf::RestrictTable::new())),
+            keys: RwLock::new(Arc::new(crate::server::KeyRing::default())),
+            shutdown: AtomicBool::new(false),
+            limiter: ntp_core::server::RateLimiter::new(Default::default(), (1, 2)),
+        });
+        let (tx, _rx) = tokio::sync::mpsc::channel(8);
+        let port = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut l = Listeners::new(port, 2, shared, tx, Arc::clone(&log), Instant::now());
+        let (mut replies, mut counters) = (HashMap::new(), Vec::new());
+        let lo = ifs(&[("lo", "127.0.0.1")]);
+        assert!(l.rescan(&lo, &[], &[], &mut replies, &mut counters));
+        assert_eq!(counters.len(), 2, "one counter set per worker");
+        assert!(replies.contains_key(&addr));
+        assert_eq!(l.published().len(), 1);
+
+        // Served: a client request gets a 48-byte mode 4 reply.
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut req = [0u8; 48];
+        req[0] = 0x23;
+        req[40..].copy_from_slice(&0x1122_3344_5566_7788u64.to_be_bytes());
+        client.send_to(&req, addr).unwrap();
+        let mut buf = [0u8; 128];
+        let (n, _) = client.recv_from(&mut buf).expect("a reply");
+        assert_eq!((n, buf[0] & 7), (48, 4));
+
+        assert!(
+            !l.rescan(&lo, &[], &[], &mut replies, &mut counters),
+            "nothing changed"
+        );
+        assert!(l.rescan(&[], &[], &[], &mut replies, &mut counters));
+        assert!(replies.is_empty() && l.published().is_empty());
+        // Closed within a poll timeout: a plain bind to the address works again.
+        let t0 = Instant::now();
+        while UdpSocket::bind(addr).is_err() {
+            assert!(t0.elapsed() < Duration::from_secs(5), "{addr} still bound");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let lines = log.captured();
+        assert_eq!(
+            lines[0],
+            format!("Listen normally on 0 lo 127.0.0.1:{port}")
+        );
+        assert!(
+            lines[1].starts_with(&format!(
+                "Deleting interface #0 lo, 127.0.0.1#{port}, interface stats: received=1, sent=1, dropped=0, active_time="
+            )) && lines[1].ends_with(" secs"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
     fn netlink_notification_socket_opens() {
         // Unprivileged processes may join these groups too.
         assert!(netlink_socket().is_ok());
