@@ -415,7 +415,8 @@ impl Schedule {
         };
         Schedule {
             interval: Some(interval),
-            periodic: Some(Instant::now() + interval),
+            // `checked_add`: `-U 4294967295` is far, not a panic.
+            periodic: Instant::now().checked_add(interval),
             grace: None,
             netlink,
         }
@@ -450,7 +451,7 @@ impl Schedule {
             tokio::select! {
                 () = timer => {
                     *grace = None;
-                    *periodic = interval.map(|i| Instant::now() + i);
+                    *periodic = interval.and_then(|i| Instant::now().checked_add(i));
                     return;
                 }
                 ok = notified => {
