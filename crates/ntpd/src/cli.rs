@@ -92,7 +92,7 @@ pub struct Args {
     /// Run as `user[:group]` after start-up.
     #[arg(short = 'u', long = "user", value_name = "USER[:GROUP]")]
     pub user: Option<String>,
-    /// Interval in seconds between interface scans.
+    /// Seconds between interface scans (default 300; 0 disables rescans).
     #[arg(short = 'U', long = "updateinterval", value_name = "SECS")]
     pub updateinterval: Option<u32>,
     /// Make ARG an ntp variable (RW).

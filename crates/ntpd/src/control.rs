@@ -120,9 +120,25 @@ struct SourceInfo {
     pool: bool,
 }
 
+/// One address the daemon listens on, as the daemon publishes it (see `rescan`).
+#[derive(Debug, Clone)]
+pub struct Listening {
+    /// Interface number (classic `ifnum`; stable for the address's lifetime).
+    pub num: u32,
+    /// Address and port.
+    pub addr: SocketAddr,
+    /// When serving began, in daemon monotonic seconds.
+    pub since: f64,
+    /// The counters of the workers serving it (empty: not known).
+    pub counters: Vec<std::sync::Arc<crate::server::WorkerCounters>>,
+}
+
 /// One address the daemon listens on.
 #[derive(Debug, Clone)]
 struct Interface {
+    num: u32,
+    since: f64,
+    counters: Vec<std::sync::Arc<crate::server::WorkerCounters>>,
     addr: SocketAddr,
     name: String,
     mask: Option<IpAddr>,
@@ -259,6 +275,18 @@ impl Control {
     /// The control state for a daemon listening on `listen`, with OS randomness for the nonce
     /// secret and the response noise.
     pub fn new(listen: &[SocketAddr], nonce_secret: [u8; 16], noise_seed: u64) -> Self {
+        let mut sorted = listen.to_vec();
+        sorted.sort();
+        let listen: Vec<Listening> = sorted
+            .into_iter()
+            .zip(0u32..)
+            .map(|(addr, num)| Listening {
+                num,
+                addr,
+                since: 0.0,
+                counters: Vec::new(),
+            })
+            .collect();
         let mut sys_events = Events::default();
         sys_events.record(EVNT_SYSRESTART);
         Control {
@@ -273,10 +301,16 @@ impl Control {
             last_leap: (false, 0),
             sources: HashMap::new(),
             info: HashMap::new(),
-            interfaces: interfaces(listen),
+            interfaces: interfaces(&listen),
             ctl: CtlCounters::default(),
             mru_deepest: 0,
         }
+    }
+
+    /// Replace the published interface list (after an interface rescan, or once the
+    /// listeners' counters exist).
+    pub fn set_interfaces(&mut self, listen: &[Listening]) {
+        self.interfaces = interfaces(listen);
     }
 
     /// Record a new association (its mobilize event, its key, whether a `pool` line made it).
@@ -477,7 +511,7 @@ fn system_name() -> String {
 }
 
 /// The interfaces behind the listening addresses, with names and masks from getifaddrs.
-fn interfaces(listen: &[SocketAddr]) -> Vec<Interface> {
+fn interfaces(listen: &[Listening]) -> Vec<Interface> {
     let mut known: HashMap<IpAddr, (String, Option<IpAddr>, Option<IpAddr>, bool)> = HashMap::new();
     if let Ok(list) = nix::ifaddrs::getifaddrs() {
         for ifa in list {
@@ -502,11 +536,12 @@ fn interfaces(listen: &[SocketAddr]) -> Vec<Interface> {
                 .or_insert((ifa.interface_name.clone(), mask, bcast, lo));
         }
     }
-    let mut sorted: Vec<SocketAddr> = listen.to_vec();
-    sorted.sort();
+    let mut sorted: Vec<&Listening> = listen.iter().collect();
+    sorted.sort_by_key(|l| l.num);
     sorted
         .into_iter()
-        .map(|addr| {
+        .map(|l| {
+            let addr = l.addr;
             let (name, mask, bcast, lo) = known.get(&addr.ip()).cloned().unwrap_or((
                 String::new(),
                 None,
@@ -522,6 +557,9 @@ fn interfaces(listen: &[SocketAddr]) -> Vec<Interface> {
                     INT_MULTICAST
                 };
             Interface {
+                num: l.num,
+                since: l.since,
+                counters: l.counters.clone(),
                 addr,
                 name,
                 mask,
@@ -626,6 +664,11 @@ impl View<'_, '_> {
 
     fn uptime(&self) -> u64 {
         self.inputs.now_mono.max(0.0) as u64
+    }
+
+    /// Seconds interface `i` has been served.
+    fn if_uptime(&self, i: &Interface) -> u64 {
+        (self.inputs.now_mono - i.since).max(0.0) as u64
     }
 
     /// Wall-clock raw NTP time of a monotonic instant (seconds).
@@ -1023,21 +1066,23 @@ impl ControlData for View<'_, '_> {
     fn interfaces(&self) -> Vec<InterfaceEntry> {
         self.interfaces
             .iter()
-            .zip(0u32..)
-            .map(|(i, n)| InterfaceEntry {
-                ifnum: n,
-                addr: i.addr,
-                bcast: i.bcast.map(|b| SocketAddr::new(b, i.addr.port())),
-                enabled: true,
-                name: i.name.clone(),
-                flags: i.flags,
-                ttl: 0,
-                mcast_count: 0,
-                received: 0,
-                sent: 0,
-                send_failed: 0,
-                peer_count: self.peer_count(i.addr.ip()),
-                uptime: self.uptime(),
+            .map(|i| {
+                let t = CounterTotals::sum(&i.counters);
+                InterfaceEntry {
+                    ifnum: i.num,
+                    addr: i.addr,
+                    bcast: i.bcast.map(|b| SocketAddr::new(b, i.addr.port())),
+                    enabled: true,
+                    name: i.name.clone(),
+                    flags: i.flags,
+                    ttl: 0,
+                    mcast_count: 0,
+                    received: i64::try_from(t.received).unwrap_or(i64::MAX),
+                    sent: i64::try_from(t.replies + t.kods + t.naks).unwrap_or(i64::MAX),
+                    send_failed: i64::try_from(t.send_errors).unwrap_or(i64::MAX),
+                    peer_count: self.peer_count(i.addr.ip()),
+                    uptime: self.if_uptime(i),
+                }
             })
             .collect()
     }
@@ -1405,8 +1450,9 @@ impl PrivateData for View<'_, '_> {
     fn if_stats(&self) -> Vec<InfoIfStats> {
         self.interfaces
             .iter()
-            .zip(0u32..)
-            .map(|(i, n)| {
+            .map(|i| {
+                let n = i.num;
+                let t = CounterTotals::sum(&i.counters);
                 let six = i.addr.is_ipv6();
                 let union = |a: Option<IpAddr>| {
                     let mut u = [0u8; 16];
@@ -1434,10 +1480,10 @@ impl PrivateData for View<'_, '_> {
                     flags: i.flags as i32,
                     last_ttl: 0,
                     num_mcast: 0,
-                    received: 0,
-                    sent: 0,
-                    notsent: 0,
-                    uptime: i32::try_from(self.uptime()).unwrap_or(i32::MAX),
+                    received: i32::try_from(t.received).unwrap_or(i32::MAX),
+                    sent: i32::try_from(t.replies + t.kods + t.naks).unwrap_or(i32::MAX),
+                    notsent: i32::try_from(t.send_errors).unwrap_or(i32::MAX),
+                    uptime: i32::try_from(self.if_uptime(i)).unwrap_or(i32::MAX),
                     scopeid: 0,
                     ifindex: n + 1,
                     ifnum: n,

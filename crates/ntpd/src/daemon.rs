@@ -22,10 +22,11 @@ use crate::cli::{version_line, Args};
 use crate::control::{Control, Inputs};
 use crate::files::{read_drift, write_drift, write_pid, DriftRead};
 use crate::log::{Level, Logger, Sink};
-use crate::net::{self, Families, SocketOptions};
+use crate::net::{self, Families};
+use crate::rescan::{self, Listeners};
 use crate::server::{
-    classify, run_worker, wall_clock, ControlDatagram, CounterTotals, KeyRing, ServerShared,
-    Verdict, WorkerCounters,
+    classify, wall_clock, ControlDatagram, CounterTotals, KeyRing, ServerShared, Verdict,
+    WorkerCounters,
 };
 use crate::setup;
 use crate::startup::{self, FsLoader};
@@ -96,6 +97,8 @@ struct Daemon {
     /// The leap file, re-read hourly, and the hours since start.
     leapfile: Option<crate::leapfile::Watch>,
     leap_hours: u64,
+    /// The served addresses (one listener each), kept in step with the interfaces.
+    listeners: Listeners,
 }
 
 /// The signal streams, created before serving starts.
@@ -189,66 +192,20 @@ fn run(args: Args) -> Result<(), String> {
         limiter: RateLimiter::new(rate, (random_seed(), random_seed())),
     });
 
-    // Server sockets: one per local address per worker (SO_REUSEPORT).
+    // Server sockets: per local address, one SO_REUSEPORT socket per worker.
     let threads = args
         .server_threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let addrs = net::select_addresses(
+    let bound = rescan::bind_selected(
         &net::local_interfaces(families),
         &config.interfaces,
         &args.interface,
+        args.port,
+        Listeners::copies(threads),
+        &log,
     );
-    let mut per_worker: Vec<Vec<UdpSocket>> = (0..threads.max(1)).map(|_| Vec::new()).collect();
-    let mut reply_sockets = HashMap::new();
-    for ip in &addrs {
-        let sa = SocketAddr::new(*ip, args.port);
-        // Another daemon may hold this address, possibly with SO_REUSEPORT itself, which our
-        // REUSEPORT sockets would silently join (splitting its traffic with ours). A plain
-        // bind first tells: it fails whenever anyone else is bound there.
-        let probe = SocketOptions {
-            reuse_port: false,
-            timestamps: false,
-            nonblocking: true,
-        };
-        if let Err(e) = net::udp_socket(sa, probe) {
-            log.log(
-                Level::Warning,
-                "bind",
-                &format!("cannot listen on {sa}: {e}"),
-            );
-            continue;
-        }
-        for (w, list) in per_worker.iter_mut().enumerate() {
-            let opts = SocketOptions {
-                reuse_port: true,
-                timestamps: true,
-                nonblocking: true,
-            };
-            match net::udp_socket(sa, opts) {
-                Ok(s) => {
-                    if w == 0 {
-                        if let Ok(c) = s.try_clone() {
-                            reply_sockets.insert(sa, c);
-                        }
-                    }
-                    list.push(s);
-                }
-                Err(e) => {
-                    log.log(
-                        Level::Warning,
-                        "bind",
-                        &format!("cannot listen on {sa}: {e}"),
-                    );
-                    break;
-                }
-            }
-        }
-    }
-    if reply_sockets.is_empty() {
+    if bound.is_empty() {
         return Err(format!("no address to listen on (port {})", args.port));
-    }
-    for sa in reply_sockets.keys() {
-        log.log(Level::Info, "bind", &format!("Listen normally on {sa}"));
     }
     if let Some((user, group)) = args.user_group() {
         let keep = crate::privs::kept_capabilities(args.port < 1024);
@@ -306,25 +263,6 @@ fn run(args: Args) -> Result<(), String> {
     let signals = signals.map_err(|e| format!("signals: {e}"))?;
     let (ctl_tx, ctl_rx) = mpsc::channel::<ControlDatagram>(1024);
     let (source_tx, source_rx) = mpsc::channel::<SourceDatagram>(1024);
-    let mut counters = Vec::new();
-    let mut handles = Vec::new();
-    let mut main_thread_sockets = Vec::new();
-    if threads == 0 {
-        main_thread_sockets = per_worker.pop().unwrap_or_default();
-    } else {
-        for list in per_worker {
-            let c = Arc::new(WorkerCounters::default());
-            counters.push(Arc::clone(&c));
-            let sh = Arc::clone(&shared);
-            let tx = ctl_tx.clone();
-            handles.push(
-                std::thread::Builder::new()
-                    .name("ntpd-server".into())
-                    .spawn(move || run_worker(list, sh, c, Some(tx)))
-                    .map_err(|e| format!("cannot start a server thread: {e}"))?,
-            );
-        }
-    }
     let start = Instant::now();
     let mut engine_cfg = engine_cfg;
     // rawstats lines come from the engine too.
@@ -335,7 +273,15 @@ fn run(args: Args) -> Result<(), String> {
     if leap_schedule.is_some() {
         engine.set_leap_schedule(MonoTime::ZERO, wall_clock(), leap_schedule);
     }
-    let listen: Vec<SocketAddr> = reply_sockets.keys().copied().collect();
+    let listen: Vec<SocketAddr> = bound.iter().map(|b| b.addr).collect();
+    let listeners = Listeners::new(
+        args.port,
+        threads,
+        Arc::clone(&shared),
+        ctl_tx.clone(),
+        Arc::clone(&log),
+        start,
+    );
     let mut nonce_secret = [0u8; 16];
     nonce_secret[..8].copy_from_slice(&random_seed().to_le_bytes());
     nonce_secret[8..].copy_from_slice(&random_seed().to_le_bytes());
@@ -346,7 +292,7 @@ fn run(args: Args) -> Result<(), String> {
         log,
         engine,
         shared: Arc::clone(&shared),
-        counters,
+        counters: Vec::new(),
         observe_only,
         clock,
         drift_path,
@@ -358,11 +304,12 @@ fn run(args: Args) -> Result<(), String> {
         readers: HashMap::new(),
         control_dropped: 0,
         control,
-        reply_sockets,
+        reply_sockets: HashMap::new(),
         workers: threads,
         stats_reset: Default::default(),
         leapfile: leap_watch,
         leap_hours: 0,
+        listeners,
     };
     let result = rt.block_on(async move {
         let local = tokio::task::LocalSet::new();
@@ -371,23 +318,19 @@ fn run(args: Args) -> Result<(), String> {
                 for (s, pool) in sources {
                     d.add_source(s, pool);
                 }
-                if !main_thread_sockets.is_empty() {
-                    let c = Arc::new(WorkerCounters::default());
-                    d.counters.push(Arc::clone(&c));
-                    for s in main_thread_sockets {
-                        spawn_inline_server(
-                            s,
-                            Arc::clone(&d.shared),
-                            Arc::clone(&c),
-                            ctl_tx.clone(),
-                        );
-                    }
+                for b in bound {
+                    d.listeners
+                        .serve(b, &mut d.reply_sockets, &mut d.counters)
+                        .map_err(|e| format!("cannot start a server thread: {e}"))?;
                 }
-                d.main_loop(ctl_rx, source_rx, signals).await
+                d.control.set_interfaces(&d.listeners.published());
+                let result = d.main_loop(ctl_rx, source_rx, signals).await;
+                Ok::<_, String>((result, d.listeners.stop_all()))
             })
             .await
     });
     shared.shutdown.store(true, Ordering::Relaxed);
+    let (result, handles) = result?;
     for h in handles {
         let _ = h.join();
     }
@@ -442,6 +385,10 @@ impl Daemon {
         let mut sysstats = tokio::time::interval_at((Instant::now() + every).into(), every);
         let hour = Duration::from_secs(3600);
         let mut leap_hourly = tokio::time::interval_at((Instant::now() + hour).into(), hour);
+        let mut scans = rescan::Schedule::new(
+            self.args.updateinterval.unwrap_or(rescan::DEFAULT_INTERVAL),
+            &self.log,
+        );
         self.engine.handle_timeout(self.mono(), wall_clock());
         loop {
             self.drain_actions()?;
@@ -480,6 +427,7 @@ impl Daemon {
                 _ = retry.tick() => self.retry_unresolved(),
                 _ = sysstats.tick() => self.record_sys_stats(),
                 _ = leap_hourly.tick() => self.check_leap_file(true),
+                () = scans.due() => self.rescan_interfaces(),
                 _ = hup.recv() => {
                     self.log.log(Level::Notice, "signal", "SIGHUP: re-resolving names");
                     self.retry_unresolved();
@@ -825,6 +773,21 @@ impl Daemon {
         );
     }
 
+    /// Follow the machine's addresses (classic interface update): serve new ones, close
+    /// vanished ones, republish the list for ntpq/ntpdc.
+    fn rescan_interfaces(&mut self) {
+        let current = net::local_interfaces(self.families());
+        if self.listeners.rescan(
+            &current,
+            &self.config.interfaces,
+            &self.args.interface,
+            &mut self.reply_sockets,
+            &mut self.counters,
+        ) {
+            self.control.set_interfaces(&self.listeners.published());
+        }
+    }
+
     /// Sum of every server worker's counters.
     fn totals(&self) -> CounterTotals {
         CounterTotals::sum(&self.counters)
@@ -893,18 +856,19 @@ fn spawn_source_reader(
     Some(task.abort_handle())
 }
 
-/// Single-threaded mode (`--server-threads 0`): serve mode 3 from the client thread.
-fn spawn_inline_server(
+/// Single-threaded mode (`--server-threads 0`): serve mode 3 from the client thread, until
+/// the returned handle aborts the task (which closes the socket).
+pub(crate) fn spawn_inline_server(
     sock: UdpSocket,
     shared: Arc<ServerShared>,
     counters: Arc<WorkerCounters>,
     ctl: mpsc::Sender<ControlDatagram>,
-) {
+) -> Option<tokio::task::AbortHandle> {
     let local = sock.local_addr().ok();
     let Ok(sock) = tokio::net::UdpSocket::from_std(sock) else {
-        return;
+        return None;
     };
-    tokio::task::spawn_local(async move {
+    let task = tokio::task::spawn_local(async move {
         let start = Instant::now();
         let mut buf = [0u8; crate::server::RECV_BUF];
         let mut out = [0u8; MAX_REPLY_LEN];
@@ -959,6 +923,7 @@ fn spawn_inline_server(
             }
         }
     });
+    Some(task.abort_handle())
 }
 
 /// The wall clock in NTP seconds (era-resolved).

@@ -190,6 +190,19 @@ pub fn run_worker(
     counters: Arc<WorkerCounters>,
     forward: Option<ForwardSender>,
 ) {
+    run_worker_until(sockets, shared, counters, forward, &AtomicBool::new(false));
+}
+
+/// [`run_worker`] that also stops when `stop` is set (an interface rescan found its address
+/// gone). The flag is looked at after every poll (at most 200 ms apart), and the sockets are
+/// closed when the worker returns.
+pub fn run_worker_until(
+    sockets: Vec<UdpSocket>,
+    shared: Arc<ServerShared>,
+    counters: Arc<WorkerCounters>,
+    forward: Option<ForwardSender>,
+    stop: &AtomicBool,
+) {
     let mut w = Worker {
         start: std::time::Instant::now(),
         bufs: Box::new([[0u8; RECV_BUF]; BATCH]),
@@ -218,7 +231,7 @@ pub fn run_worker(
         .collect();
     let mut hot = vec![false; sockets.len()];
     let mut rounds: u32 = 0;
-    while !w.shared.shutdown.load(Ordering::Relaxed) {
+    while !w.shared.shutdown.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
         let mut any = false;
         for (si, sock) in sockets.iter().enumerate() {
             if hot[si] {
