@@ -99,6 +99,8 @@ struct Daemon {
     leap_hours: u64,
     /// The served addresses (one listener each), kept in step with the interfaces.
     listeners: Listeners,
+    /// Notices steps of the clock made by someone else.
+    stepwatch: crate::stepwatch::StepWatch,
 }
 
 /// The signal streams, created before serving starts.
@@ -310,6 +312,7 @@ fn run(args: Args) -> Result<(), String> {
         leapfile: leap_watch,
         leap_hours: 0,
         listeners,
+        stepwatch: Default::default(),
     };
     let result = rt.block_on(async move {
         let local = tokio::task::LocalSet::new();
@@ -412,6 +415,7 @@ impl Daemon {
                 .map(|t| self.start + Duration::from_secs_f64(t.as_secs_f64()))
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
             let sleep = tokio::time::sleep_until(deadline.into());
+            self.watch_for_outside_steps();
             tokio::select! {
                 _ = sleep => {
                     let now = self.mono();
@@ -468,6 +472,29 @@ impl Daemon {
         }
     }
 
+    /// F10: real time jumped against monotonic time without a step of ours.
+    fn watch_for_outside_steps(&mut self) {
+        let (m, r) = crate::stepwatch::read_pair(self.start);
+        match self.stepwatch.observe(m, r) {
+            crate::stepwatch::Seen::Steady => {}
+            crate::stepwatch::Seen::LeapSecond(d) => self.log.log(
+                Level::Notice,
+                "leap",
+                &format!("leap second executed by the kernel ({d:+.3} s)"),
+            ),
+            crate::stepwatch::Seen::OutsideStep(d) => {
+                self.log.log(
+                    Level::Warning,
+                    "step",
+                    &format!(
+                        "clock stepped by {d:+.6} s by another program; measurements restarted"
+                    ),
+                );
+                self.engine.handle_clock_step(self.mono(), d);
+            }
+        }
+    }
+
     fn drain_actions(&mut self) -> Result<(), String> {
         while let Some(a) = self.engine.poll_action() {
             match a {
@@ -480,6 +507,16 @@ impl Daemon {
                                 "clock",
                                 &format!("clock adjustment failed: {e}"),
                             );
+                        }
+                        match c {
+                            ntp_core::ClockAction::Step(_) => {
+                                let (m, r) = crate::stepwatch::read_pair(self.start);
+                                self.stepwatch.stepped_by_us(m, r);
+                            }
+                            ntp_core::ClockAction::SetStatus(st) => self
+                                .stepwatch
+                                .set_leap_armed(st.leap != ntp_core::LeapStatus::None),
+                            _ => {}
                         }
                     }
                 }

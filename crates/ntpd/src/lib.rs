@@ -5,7 +5,7 @@
 //! `log` (classic log lines, rate-limited), `net` (sockets), `server` (the worker hot path),
 //! `startup` (configuration and keys from the filesystem), `setup` (configuration to engine),
 //! `stats` (statistics files with filegen rotation), `rescan` (interface rescan: listeners
-//! per address), `daemon` (the runtime), `privs`.
+//! per address), `stepwatch` (clock steps by other programs), `daemon` (the runtime), `privs`.
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -22,3 +22,4 @@ pub mod server;
 pub mod setup;
 pub mod startup;
 pub mod stats;
+pub mod stepwatch;
