@@ -50,18 +50,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
     }
     if o.build {
-        let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--release", "-p", "ntpd", "-p", "ntp-load"])
-            .current_dir(root)
-            .status()
-            .map_err(|e| format!("cargo build: {e}"))?;
-        if !st.success() {
-            return Err("cargo build --release failed".into());
-        }
+        build_release(root, &["ntpd", "ntp-load"])?;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = crate::deb::target_dir(root);
     let bins = Bins {
         ntpd: target.join("release/ntpd"),
         load: target.join("release/ntp-load"),
@@ -78,6 +69,46 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let r = b.all();
     let _ = std::fs::remove_dir_all(&b.dir);
     r
+}
+
+/// `cargo build --release -p P...` in `root`.
+pub(crate) fn build_release(root: &Path, packages: &[&str]) -> Result<(), String> {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.args(["build", "--release"]).current_dir(root);
+    for p in packages {
+        c.args(["-p", p]);
+    }
+    let st = c.status().map_err(|e| format!("cargo build: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err("cargo build --release failed".into())
+    }
+}
+
+/// `ntp-load probe`: wait up to `seconds` for a sane answer on loopback `port`.
+pub(crate) fn probe(load: &Path, port: u16, seconds: u32) -> Result<(), String> {
+    let out = Command::new(load)
+        .args(["probe", "--target", &format!("127.0.0.1:{port}")])
+        .args(["--seconds", &seconds.to_string()])
+        .output()
+        .map_err(|e| format!("probe: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+    }
+}
+
+/// The machine line of a benchmark report: kernel, architecture and CPUs.
+pub(crate) fn machine() -> String {
+    let uname = Command::new("uname")
+        .arg("-srm")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{uname}, {cpus} CPUs")
 }
 
 fn num<T: std::str::FromStr>(v: Option<&String>) -> Result<T, String> {
@@ -206,17 +237,7 @@ impl Bench {
     /// Wait until `s` answers with a sane stratum, then sample its idle memory.
     fn ready(&self, s: &mut Server) -> Result<(), String> {
         let (name, port) = (s.name.clone(), s.port);
-        let probe = Command::new(&self.bins.load)
-            .args(["probe", "--target", &format!("127.0.0.1:{port}")])
-            .args(["--seconds", "90"])
-            .output()
-            .map_err(|e| format!("probe: {e}"))?;
-        if !probe.status.success() {
-            return Err(format!(
-                "{name} does not answer: {}",
-                String::from_utf8_lossy(&probe.stderr).trim()
-            ));
-        }
+        probe(&self.bins.load, port, 90).map_err(|e| format!("{name} does not answer: {e}"))?;
         // Let start-up settle before the idle sample.
         std::thread::sleep(Duration::from_millis(500));
         s.idle_rss_kb = rss_kb(s.pid());
@@ -376,13 +397,7 @@ impl Bench {
             self.o.reps,
             if self.o.rt { ", SCHED_FIFO" } else { "" }
         );
-        let uname = Command::new("uname")
-            .arg("-srm")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .unwrap_or_default();
-        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-        println!("# machine: {uname}, {cpus} CPUs");
+        println!("# machine: {}", machine());
 
         // 1. One server core, no rate limiting, one source address.
         let mut min = self.responder(next())?;

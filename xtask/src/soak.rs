@@ -13,7 +13,7 @@
 //! growth after it beyond `--max-growth-kb` means something allocates per packet or per
 //! source and is a bug worth failing on.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -70,27 +70,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
     }
     if o.build {
-        let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "ntpd",
-                "-p",
-                "ntpq",
-                "-p",
-                "ntp-load",
-            ])
-            .current_dir(root)
-            .status()
-            .map_err(|e| format!("cargo build: {e}"))?;
-        if !st.success() {
-            return Err("cargo build --release failed".into());
-        }
+        crate::bench::build_release(root, &["ntpd", "ntpq", "ntp-load"])?;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = crate::deb::target_dir(root);
     let bin = |n: &str| target.join("release").join(n);
     let dir = std::env::temp_dir().join(format!("ntp-soak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -164,29 +146,16 @@ fn soak(o: &Opts, ntpd: &Path, ntpq: &Path, load: &Path, dir: &Path) -> Result<(
             .map_err(|e| format!("start ntpd: {e}"))?,
     );
     let pid = daemon.0.id();
-    let probe = Command::new(load)
-        .args(["probe", "--target", &format!("127.0.0.1:{port}")])
-        .args(["--seconds", "120"])
-        .output()
-        .map_err(|e| format!("probe: {e}"))?;
-    if !probe.status.success() {
-        return Err(format!(
-            "ntpd does not answer: {}",
-            String::from_utf8_lossy(&probe.stderr).trim()
-        ));
-    }
-    let uname = Command::new("uname")
-        .arg("-srm")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    crate::bench::probe(load, port, 120).map_err(|e| format!("ntpd does not answer: {e}"))?;
     println!(
         "# cargo xtask bench soak: {} s at {} requests/s from {} source addresses, \
          sampled every {} s",
         o.seconds, o.rate, o.sources, o.interval
     );
-    println!("# machine: {uname}, {cpus} CPUs; daemon pid {pid}, default server threads");
+    println!(
+        "# machine: {}; daemon pid {pid}, default server threads",
+        crate::bench::machine()
+    );
     let start_rss = crate::bench::rss_kb(pid);
     let load_child = Command::new(load)
         .args(["run", "--target", &format!("127.0.0.1:{port}")])
@@ -277,11 +246,7 @@ fn soak(o: &Opts, ntpd: &Path, ntpq: &Path, load: &Path, dir: &Path) -> Result<(
     println!();
     println!("load generator: {result}");
     // After the barrage the daemon must still answer at once.
-    let probe = Command::new(load)
-        .args(["probe", "--target", &format!("127.0.0.1:{port}")])
-        .args(["--seconds", "5"])
-        .output()
-        .map_err(|e| format!("probe: {e}"))?;
+    let answers = crate::bench::probe(load, port, 5).is_ok();
     let settled = rss_after_warmup.unwrap_or(rss_max);
     let growth = rss_max.saturating_sub(settled);
     println!(
@@ -289,9 +254,9 @@ fn soak(o: &Opts, ntpd: &Path, ntpq: &Path, load: &Path, dir: &Path) -> Result<(
          {settled} kB after the {warmup} s warm-up: growth after warm-up {growth} kB \
          (bound {} kB); table peak {peak_entries} entries; answers after the soak: {}",
         o.max_growth_kb,
-        if probe.status.success() { "yes" } else { "NO" }
+        if answers { "yes" } else { "NO" }
     );
-    if !probe.status.success() {
+    if !answers {
         return Err("ntpd stopped answering after the soak".into());
     }
     if growth > o.max_growth_kb {
