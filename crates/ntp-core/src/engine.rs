@@ -1425,6 +1425,7 @@ impl Engine {
             reach: p.reach.bits(),
             unreach: p.unreach,
             last_received: p.last_rx,
+            next_poll: p.next_poll,
             offset: p.filter.offset,
             delay: p.filter.delay,
             dispersion: p.filter.dispersion,

@@ -186,6 +186,8 @@ pub struct SourceSnapshot {
     /// Monotonic time of the last valid response (None: never); ntpq's `when` is the
     /// caller's now minus this.
     pub last_received: Option<crate::mono::MonoTime>,
+    /// Monotonic time of the next poll (ntpq's `timer` is this minus the caller's now).
+    pub next_poll: crate::mono::MonoTime,
     /// Filter offset, seconds.
     pub offset: f64,
     /// Filter delay, seconds.

@@ -116,7 +116,8 @@ pub struct Args {
     /// UDP port to listen on (default 123); for tests and unprivileged runs.
     #[arg(long = "port", value_name = "N", default_value_t = 123)]
     pub port: u16,
-    /// Server worker threads (default: one per core; 0 serves from the main thread).
+    /// Server worker threads per address (default: one per core, one on loopback; 0 serves
+    /// from the main thread).
     #[arg(long = "server-threads", value_name = "N")]
     pub server_threads: Option<usize>,
     /// Seconds between drift-file saves (classic: 3600); our extension, for tests.

@@ -993,7 +993,9 @@ impl ControlData for View<'_, '_> {
             flash: s.flash,
             ttl: s.local_clock.then_some(0),
             unreach: u64::from(s.unreach),
-            timer: 0,
+            timer: (s.next_poll.as_secs_f64() - self.inputs.now_mono)
+                .max(0.0)
+                .ceil() as u64,
             delay: s.delay,
             offset: s.offset,
             jitter: s.jitter,

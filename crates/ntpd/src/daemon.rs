@@ -203,7 +203,7 @@ fn run(args: Args) -> Result<(), String> {
         &config.interfaces,
         &args.interface,
         args.port,
-        Listeners::copies(threads),
+        &|ip| Listeners::copies_for(threads, args.server_threads.is_some(), ip),
         &log,
     );
     if bound.is_empty() {
@@ -279,6 +279,7 @@ fn run(args: Args) -> Result<(), String> {
     let listeners = Listeners::new(
         args.port,
         threads,
+        args.server_threads.is_some(),
         Arc::clone(&shared),
         ctl_tx.clone(),
         Arc::clone(&log),

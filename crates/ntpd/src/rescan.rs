@@ -114,23 +114,25 @@ pub fn bind_selected(
     rules: &[ntp_conf::InterfaceRule],
     only: &[String],
     port: u16,
-    copies: usize,
+    copies: &dyn Fn(&IpAddr) -> usize,
     log: &Logger,
 ) -> Vec<Bound> {
     let mut want = plan(&[], current, rules, only).bind;
     want.sort_by_key(|(_, ip)| *ip);
     want.into_iter()
-        .filter_map(|(name, ip)| match bind_address(&name, ip, port, copies) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                log.log(
-                    Level::Warning,
-                    "bind",
-                    &format!("cannot listen on {}: {e}", SocketAddr::new(ip, port)),
-                );
-                None
-            }
-        })
+        .filter_map(
+            |(name, ip)| match bind_address(&name, ip, port, copies(&ip)) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    log.log(
+                        Level::Warning,
+                        "bind",
+                        &format!("cannot listen on {}: {e}", SocketAddr::new(ip, port)),
+                    );
+                    None
+                }
+            },
+        )
         .collect()
 }
 
@@ -153,6 +155,8 @@ pub struct Listeners {
     port: u16,
     /// Server worker threads per address; 0 serves inline on the client thread.
     threads: usize,
+    /// `--server-threads` was given: every address gets `threads` workers.
+    explicit: bool,
     shared: Arc<ServerShared>,
     forward: ForwardSender,
     log: Arc<Logger>,
@@ -163,10 +167,12 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// No listener yet; `threads` workers per address (0: inline).
+    /// No listener yet; `threads` workers per address (0: inline), loopback addresses one
+    /// unless `explicit` (see [`Listeners::copies_for`]).
     pub fn new(
         port: u16,
         threads: usize,
+        explicit: bool,
         shared: Arc<ServerShared>,
         forward: ForwardSender,
         log: Arc<Logger>,
@@ -175,6 +181,7 @@ impl Listeners {
         Listeners {
             port,
             threads,
+            explicit,
             shared,
             forward,
             log,
@@ -184,9 +191,16 @@ impl Listeners {
         }
     }
 
-    /// Sockets per address this daemon binds.
-    pub fn copies(threads: usize) -> usize {
-        threads.max(1)
+    /// Sockets (and workers) for `ip`: `threads` (at least one socket even when serving
+    /// inline). By default (`explicit` false, i.e. one worker per core) a loopback address
+    /// gets one: it serves only this host's own queries, and every address has workers of its
+    /// own, so a host with several addresses would otherwise run cores x addresses threads.
+    pub fn copies_for(threads: usize, explicit: bool, ip: &IpAddr) -> usize {
+        if !explicit && crate::net::is_loopback(ip) {
+            1
+        } else {
+            threads.max(1)
+        }
     }
 
     /// Start serving `b` (worker threads, or an inline task, which needs the client thread's
@@ -277,7 +291,7 @@ impl Listeners {
             self.close(*ip, reply_sockets);
         }
         for (name, ip) in p.bind {
-            let copies = Self::copies(self.threads);
+            let copies = Self::copies_for(self.threads, self.explicit, &ip);
             let served = bind_address(&name, ip, self.port, copies)
                 .and_then(|b| self.serve(b, reply_sockets, counters));
             if let Err(e) = served {
@@ -496,6 +510,22 @@ async fn drain(sock: &tokio::net::UdpSocket) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn loopback_gets_one_worker_unless_server_threads_is_given() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let lo6: IpAddr = "::1".parse().unwrap();
+        let eth: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(Listeners::copies_for(8, false, &lo), 1);
+        assert_eq!(Listeners::copies_for(8, false, &lo6), 1);
+        assert_eq!(Listeners::copies_for(8, false, &eth), 8);
+        assert_eq!(Listeners::copies_for(8, true, &lo), 8);
+        assert_eq!(
+            Listeners::copies_for(0, true, &eth),
+            1,
+            "inline still binds one socket"
+        );
+    }
+
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
@@ -622,7 +652,7 @@ mod tests {
             .unwrap()
             .port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let mut l = Listeners::new(port, 2, shared, tx, Arc::clone(&log), Instant::now());
+        let mut l = Listeners::new(port, 2, true, shared, tx, Arc::clone(&log), Instant::now());
         let (mut replies, mut counters) = (HashMap::new(), Vec::new());
         let lo = ifs(&[("lo", "127.0.0.1")]);
         assert!(l.rescan(&lo, &[], &[], &mut replies, &mut counters));

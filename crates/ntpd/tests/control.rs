@@ -132,6 +132,12 @@ fn ntpq_lists_the_local_clock_as_system_peer_with_sane_columns() {
     );
     assert!(pv.stdout.contains("srcadr=LOCAL(0)"), "{}", pv.stdout);
     assert_eq!(var(&pv.stdout, "hmode"), Some("3"), "{}", pv.stdout);
+    // Seconds to the next poll, rounded up: within the 8 s poll interval of minpoll 3 (a
+    // poll due at the very instant of the query would read 0; that window is under 1 ms).
+    let timer: u64 = var(&pv.stdout, "timer")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no timer in {}", pv.stdout));
+    assert!((1..=8).contains(&timer), "{}", pv.stdout);
     assert!(
         pv.stdout.contains("device=\"Undisciplined local clock\""),
         "{}",

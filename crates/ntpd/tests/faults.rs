@@ -531,3 +531,113 @@ fn cpu_ticks(pid: u32) -> u64 {
     // utime and stime are fields 14 and 15 overall: 12 and 13 after the parenthesis.
     f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)
 }
+
+/// A minimal stratum-2 NTP server in Python, bound to `addr:port` inside namespace `ns`, that
+/// appends one line to `log` per request it answers (so the test sees who is polled).
+fn python_server(ns: &HostsNs, addr: &str, port: u16, log: &Path) -> Killed {
+    let script = "import socket,struct,sys,time\n\
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind((sys.argv[1],int(sys.argv[2])))\n\
+out=open(sys.argv[3],'a')\n\
+def ts(t):\n  return struct.pack('>II',int(t),int((t%1)*4294967296))\n\
+while True:\n\
+  d,a=s.recvfrom(512)\n\
+  if len(d)<48 or d[0]&7!=3: continue\n\
+  rx=time.time()+2208988800\n\
+  r=bytes([0x24,2,d[2],0xEC])+struct.pack('>II',0,256)+b'GPS\\0'+ts(rx-10)+d[40:48]+ts(rx)+ts(time.time()+2208988800)\n\
+  s.sendto(r,a);out.write('req\\n');out.flush()\n";
+    Killed(
+        ns.exec(Path::new("python3"))
+            .args(["-c", script, addr, &port.to_string()])
+            .arg(log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_pool_member_that_stops_answering_is_replaced_by_another_address_of_the_pool() {
+    // F07/C09: `pool` takes four of the five addresses the name resolves to (a namespace-private
+    // /etc/hosts). One member dies; once its reach register is empty and ten more polls went
+    // unanswered (classic NTP_UNREACH), the next name check drops it, logs that, and polls
+    // the fifth address instead. Everything at minpoll/maxpoll 3 (8 s): about 3-4 minutes.
+    let ns = HostsNs::new("pool");
+    let dir = scratch("pool");
+    let up_port = 13_300 + (std::process::id() % 1000) as u16;
+    let addrs: Vec<String> = (2..=6).map(|i| format!("127.0.0.{i}")).collect();
+    let hosts: String = std::iter::once("127.0.0.1 localhost\n".to_owned())
+        .chain(addrs.iter().map(|a| format!("{a} pool.ntprs.test\n")))
+        .collect();
+    std::fs::write(&ns.hosts, hosts).unwrap();
+    let counts: Vec<PathBuf> = (0..addrs.len())
+        .map(|i| dir.join(format!("server{i}.log")))
+        .collect();
+    let mut servers: Vec<Option<Killed>> = addrs
+        .iter()
+        .zip(&counts)
+        .map(|(a, c)| Some(python_server(&ns, a, up_port, c)))
+        .collect();
+    let polled = |i: usize| {
+        std::fs::read_to_string(&counts[i])
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let port = up_port + 1;
+    let conf = dir.join("ntp.conf");
+    let log = dir.join("ntpd.log");
+    std::fs::write(
+        &conf,
+        format!(
+            "disable ntp\nrestrict default\nlogfile {}\npool pool.ntprs.test port {up_port} iburst minpoll 3 maxpoll 3\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let _ours = Killed(
+        ns.exec(Path::new(env!("CARGO_BIN_EXE_ntpd")))
+            .args(["-n", "-c"])
+            .arg(&conf)
+            .args(["--port", &port.to_string(), "-4"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for("four pool members polled", Duration::from_secs(60), || {
+        (0..addrs.len()).filter(|&i| polled(i) > 0).count() == 4
+    });
+    let spare = (0..addrs.len())
+        .find(|&i| polled(i) == 0)
+        .expect("one address not taken");
+    let victim = (0..addrs.len()).find(|&i| i != spare).unwrap();
+    // Its polls keep arriving at a closed port from now on.
+    servers[victim] = None;
+    let started = std::time::Instant::now();
+    while polled(spare) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(420),
+            "the spare address was never polled:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.contains(&format!(
+            "pool member {}:{up_port} unreachable; looking for a replacement",
+            addrs[victim]
+        )),
+        "{text}"
+    );
+    // The other three were never dropped.
+    assert_eq!(
+        text.matches("looking for a replacement").count(),
+        1,
+        "{text}"
+    );
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&dir);
+}
