@@ -19,8 +19,8 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeSpec;
 use ntp_core::server::{
-    finish, respond, Access, DropReason, KeyStore, RateLimiter, RequestContext, Response,
-    SystemState, DROP_REASONS, MAX_REPLY_LEN,
+    finish, respond, respond_symmetric, Access, DropReason, KeyStore, RateLimiter, RequestContext,
+    Response, SystemState, DROP_REASONS, MAX_REPLY_LEN,
 };
 use ntp_wire::{NtpTimestamp, SymmetricKey};
 
@@ -69,6 +69,9 @@ pub struct ServerShared {
     pub shutdown: AtomicBool,
     /// The rate-limit table, one for all workers (`discard` settings, keyed hash).
     pub limiter: RateLimiter,
+    /// Addresses of the configured `peer` associations: their mode 1/2 packets go to the
+    /// engine; other sources' mode 1 gets at most a stateless reply (see [`classify`]).
+    pub peers: RwLock<Arc<Vec<SocketAddr>>>,
 }
 
 /// Per-worker counters, written only by their worker (relaxed atomics: no contention) and
@@ -325,6 +328,7 @@ impl Worker {
         let system = *shared.system.read().unwrap_or_else(|e| e.into_inner());
         let access = Arc::clone(&shared.access.read().unwrap_or_else(|e| e.into_inner()));
         let keys = Arc::clone(&shared.keys.read().unwrap_or_else(|e| e.into_inner()));
+        let peers = Arc::clone(&shared.peers.read().unwrap_or_else(|e| e.into_inner()));
         let now_mono = monotonic_secs(*start);
         counters.received.fetch_add(n as u64, Ordering::Relaxed);
         responses.clear();
@@ -343,6 +347,7 @@ impl Worker {
                 &system,
                 &shared.limiter,
                 &*keys,
+                &peers,
                 &mut outs[i],
             ) {
                 Verdict::Respond(r) => responses.push((i, r)),
@@ -454,16 +459,20 @@ fn send_batch(
 /// What to do with one datagram that arrived on a server socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Answer it (mode 3): the reply is in the output buffer; complete it with `finish`.
+    /// Answer it (mode 3, or a stateless mode 2 to an authenticated mode 1 from a source that
+    /// is not a configured peer): the reply is in the output buffer; complete it with `finish`.
     Respond(Response),
-    /// Hand it to the main thread (modes 1, 2, 6, 7).
+    /// Hand it to the main thread (modes 6, 7, and 1, 2 from a configured peer).
     Forward,
     /// Drop it, counted under this reason.
     Drop(DropReason),
 }
 
 /// Classify one datagram from `from` and, for mode 3, answer it into `out`. Shared by the
-/// worker threads and the single-threaded mode.
+/// worker threads and the single-threaded mode. Symmetric packets from the `peers` addresses
+/// go to the engine; a mode 1 from anyone else never creates state: it is answered statelessly
+/// with mode 2 only when authenticated by a trusted key and `restrict` allows (no `nopeer`),
+/// else dropped and counted; a stray mode 2 is dropped.
 #[allow(clippy::too_many_arguments)]
 pub fn classify(
     data: &[u8],
@@ -474,6 +483,7 @@ pub fn classify(
     system: &SystemState,
     limiter: &RateLimiter,
     keys: &impl KeyStore,
+    peers: &[SocketAddr],
     out: &mut [u8],
 ) -> Verdict {
     let access = Access::from_bits(table.lookup(from).flags.bits());
@@ -494,7 +504,21 @@ pub fn classify(
         Some(1 | 2 | 6 | 7) if access.contains(Access::IGNORE) => {
             Verdict::Drop(DropReason::Ignored)
         }
-        Some(1 | 2 | 6 | 7) => Verdict::Forward,
+        Some(1 | 2) if peers.contains(&from) => Verdict::Forward,
+        Some(1) => {
+            let ctx = RequestContext {
+                from: from.ip(),
+                from_port: from.port(),
+                access,
+                receive_timestamp: rx,
+                now_mono,
+            };
+            match respond_symmetric(data, &ctx, system, Some(limiter), keys, out) {
+                Response::Drop(reason) => Verdict::Drop(reason),
+                r => Verdict::Respond(r),
+            }
+        }
+        Some(6 | 7) => Verdict::Forward,
         Some(_) => Verdict::Drop(DropReason::BadMode),
         None => Verdict::Drop(DropReason::Malformed),
     }
