@@ -256,6 +256,8 @@ impl Peer {
         self.samples.clear();
         self.est = None;
         self.expected_origin = None;
+        // A symmetric exchange in flight was timed on the old scale too: start it afresh.
+        self.sym = symmetric::SymState::default();
     }
 }
 

@@ -234,7 +234,11 @@ mod tests {
 
     /// One engine with a single peer at addr(2); returns it and its first mode 1 packet.
     fn single() -> (Engine, NtpHeader) {
-        let mut e = Engine::new(observer(), vec![peer_cfg(addr(2), addr(1))], MonoTime::ZERO);
+        single_with(observer())
+    }
+
+    fn single_with(cfg: EngineConfig) -> (Engine, NtpHeader) {
+        let mut e = Engine::new(cfg, vec![peer_cfg(addr(2), addr(1))], MonoTime::ZERO);
         let t = e.poll_timeout().expect("a poll");
         e.handle_timeout(t, clock_at(t.as_secs_f64(), 0.0));
         let mut out = sends(&mut e);
@@ -346,6 +350,52 @@ mod tests {
             e.handle_datagram(now, addr(2), &signed(&key(), &h), rx),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_clock_step_restarts_the_exchange() {
+        let (mut e, mut ours) = single_with(EngineConfig::default());
+        // The peer is 1 s ahead: once the filter holds enough samples the first adjustment
+        // steps the clock.
+        let mut t = 20.0;
+        let mut stepped = false;
+        for _ in 0..10 {
+            let mut h = answer(&ours, t + 1.0);
+            h.receive_timestamp = ours.transmit_timestamp + NtpDuration::from_seconds_f64(1.01);
+            let now = MonoTime::from_secs_f64(t);
+            assert_eq!(
+                e.handle_datagram(now, addr(2), &signed(&key(), &h), clock_at(t + 0.02, 0.0)),
+                Ok(())
+            );
+            while let Some(a) = e.poll_action() {
+                stepped |= matches!(a, Action::Clock(crate::ClockAction::Step(_)));
+            }
+            if stepped {
+                break;
+            }
+            let bytes = loop {
+                let next = e.poll_timeout().expect("poll");
+                t = next.as_secs_f64();
+                e.handle_timeout(next, clock_at(t, 0.0));
+                if let Some((_, b)) = sends(&mut e).pop() {
+                    break b;
+                }
+            };
+            ours = NtpPacket::decode(&bytes).expect("decodes").header;
+            assert!(!ours.origin_timestamp.is_zero());
+            t += 0.5;
+        }
+        assert!(stepped, "no step");
+        // Our next packet carries nothing timed on the old scale.
+        let bytes = loop {
+            let next = e.poll_timeout().expect("poll");
+            e.handle_timeout(next, clock_at(next.as_secs_f64(), 1.0));
+            if let Some((_, b)) = sends(&mut e).pop() {
+                break b;
+            }
+        };
+        let next = NtpPacket::decode(&bytes).expect("decodes").header;
+        assert!(next.origin_timestamp.is_zero() && next.receive_timestamp.is_zero());
     }
 
     #[test]
