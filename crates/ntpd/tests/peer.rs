@@ -76,12 +76,13 @@ fn start(tag: &str, config: &str, port: u16) -> Node {
     node
 }
 
-/// Observe-only, loopback only, our key trusted, peer at `127.0.0.1:other` polled every 8 s.
+/// Observe-only, loopback only, our key trusted, peer at `127.0.0.1:other` polled every 8 s
+/// (maxpoll too: the first polls use the system poll, clamped to the association's range).
 fn peer_config(other: u16, extra: &str) -> String {
     format!(
         "disable ntp\ninterface ignore all\nrestrict default\nrestrict 127.0.0.1\n\
          keys $DIR/ntp.keys\ntrustedkey 1\n{extra}\
-         peer 127.0.0.1 port {other} key 1 minpoll 3 maxpoll 4\n"
+         peer 127.0.0.1 port {other} key 1 minpoll 3 maxpoll 3\n"
     )
 }
 

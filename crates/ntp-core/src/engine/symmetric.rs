@@ -156,7 +156,12 @@ impl Engine {
         }
         // T1 is our transmit timestamp the peer echoed.
         p.t1 = h.origin_timestamp;
-        self.sample(i, now, &h, true, t4)
+        self.sample(i, now, &h, true, t4)?;
+        // Show why a reachable peer is not selected (ntpq's flash, TEST12), as classic does.
+        if self.symmetric_loop(&self.peers[i]) {
+            self.peers[i].flash |= super::TEST_LOOP;
+        }
+        Ok(())
     }
 
     /// RFC 5905 section 11.2.1 / classic `local_refid`: a symmetric peer above stratum 1 whose
@@ -514,6 +519,7 @@ mod tests {
         assert_eq!(pb.stratum, 12);
         assert_eq!(pb.refid, RefId::from_ip(addr(1).ip()));
         assert_ne!(pb.select, SelectStatus::SystemPeer);
+        assert_eq!(pb.flash, super::super::TEST_LOOP);
         assert_eq!(as_.system.sys_peer, Some(SourceId(0)));
         assert_eq!(as_.system.stratum, 11);
     }
