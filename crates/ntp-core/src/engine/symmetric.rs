@@ -437,10 +437,42 @@ mod tests {
     /// Packets in flight: (arrival time, to engine index, from, bytes).
     type Wire = Vec<(f64, usize, SocketAddr, Vec<u8>)>;
 
-    /// Two engines on a fake wire (one-way delay `delay`): A (addr 1, clock +`off_a`) has the
-    /// local clock at stratum 10 and peer B; B (addr 2, clock +`off_b`) has peer A. Runs
-    /// `secs` seconds of virtual time.
-    fn pair(off_a: f64, off_b: f64, delay: f64, secs: f64) -> (Engine, Engine) {
+    /// A clock `offset` s ahead of true time at true time `t`, running `err_ppm` fast plus the
+    /// frequency correction its engine set (when `disciplined`, clock actions are applied).
+    #[derive(Debug, Clone, Copy)]
+    struct Model {
+        offset: f64,
+        err_ppm: f64,
+        cmd_ppm: f64,
+        t: f64,
+        disciplined: bool,
+    }
+
+    impl Model {
+        fn fixed(offset: f64) -> Self {
+            Model {
+                offset,
+                err_ppm: 0.0,
+                cmd_ppm: 0.0,
+                t: 0.0,
+                disciplined: false,
+            }
+        }
+
+        fn advance(&mut self, to: f64) {
+            self.offset += (self.err_ppm + self.cmd_ppm) * 1e-6 * (to - self.t);
+            self.t = to;
+        }
+
+        fn read(&self) -> NtpTimestamp {
+            clock_at(self.t, self.offset)
+        }
+    }
+
+    /// Two engines on a fake wire (one-way delay `delay`): A (addr 1) has the local clock at
+    /// stratum 10 and peer B; B (addr 2) has peer A. A only observes; B disciplines its clock
+    /// model if that is `disciplined`. Runs `secs` seconds of virtual time.
+    fn pair(mut clocks: [Model; 2], delay: f64, secs: f64) -> (Engine, Engine, [Model; 2]) {
         let mut local = SourceConfig::local(10, RefId::LOCL);
         local.minpoll = ntp_wire::PollInterval::new(4).expect("poll 4");
         let a = Engine::new(
@@ -451,16 +483,17 @@ mod tests {
             vec![local, peer_cfg(addr(2), addr(1))],
             MonoTime::ZERO,
         );
+        let b_cfg = if clocks[1].disciplined {
+            EngineConfig::default()
+        } else {
+            observer()
+        };
         let b = Engine::new(
-            EngineConfig {
-                seed: 2,
-                ..observer()
-            },
+            EngineConfig { seed: 2, ..b_cfg },
             vec![peer_cfg(addr(1), addr(2))],
             MonoTime::ZERO,
         );
         let mut engines = [a, b];
-        let offs = [off_a, off_b];
         let me = [addr(1), addr(2)];
         let mut wire: Wire = Vec::new();
         let mut now = 0.0;
@@ -471,6 +504,9 @@ mod tests {
             let next_timer = timers.fold(f64::INFINITY, f64::min);
             let next_pkt = wire.iter().map(|w| w.0).fold(f64::INFINITY, f64::min);
             now = next_timer.min(next_pkt);
+            for c in &mut clocks {
+                c.advance(now);
+            }
             if next_pkt <= next_timer {
                 let k = wire
                     .iter()
@@ -481,28 +517,60 @@ mod tests {
                     MonoTime::from_secs_f64(t),
                     from,
                     &bytes,
-                    clock_at(t, offs[to]),
+                    clocks[to].read(),
                 );
             } else {
                 for (k, e) in engines.iter_mut().enumerate() {
-                    e.handle_timeout(MonoTime::from_secs_f64(now), clock_at(now, offs[k]));
+                    e.handle_timeout(MonoTime::from_secs_f64(now), clocks[k].read());
                 }
             }
             for k in 0..2 {
-                for (to, bytes) in sends(&mut engines[k]) {
-                    let dest = me.iter().position(|m| *m == to).expect("a known peer");
-                    wire.push((now + delay, dest, me[k], bytes));
+                while let Some(a) = engines[k].poll_action() {
+                    let c = &mut clocks[k];
+                    match a {
+                        Action::Send { to, bytes, .. } => {
+                            let dest = me.iter().position(|m| *m == to).expect("a known peer");
+                            wire.push((now + delay, dest, me[k], bytes));
+                        }
+                        Action::Clock(crate::ClockAction::Step(d)) if c.disciplined => {
+                            c.offset += d.to_seconds_f64();
+                        }
+                        Action::Clock(crate::ClockAction::SetFrequency(f)) if c.disciplined => {
+                            c.cmd_ppm = f;
+                        }
+                        _ => {}
+                    }
                 }
             }
         }
         let [a, b] = engines;
-        (a, b)
+        (a, b, clocks)
+    }
+
+    #[test]
+    fn a_disciplined_peer_follows_the_other_clock() {
+        // B starts 50 ms behind A and runs 30 ppm fast; it must end up on A's time.
+        let b_clock = Model {
+            offset: -0.05,
+            err_ppm: 30.0,
+            disciplined: true,
+            ..Model::fixed(0.0)
+        };
+        let (_, b, clocks) = pair([Model::fixed(0.0), b_clock], 0.005, 4.0 * 3600.0);
+        let error = clocks[1].offset - clocks[0].offset;
+        assert!(error.abs() < 0.002, "B is {error:+.6} s off A");
+        assert!(
+            (b.frequency() + 30.0).abs() < 3.0,
+            "frequency {}",
+            b.frequency()
+        );
+        assert_eq!(b.system_snapshot().stratum, 12);
     }
 
     #[test]
     fn two_peers_converge_and_measure_the_offset_between_their_clocks() {
         // B's clock is 0.25 s behind A's: B measures A at +0.25 s.
-        let (a, b) = pair(0.1, -0.15, 0.005, 1800.0);
+        let (a, b, _) = pair([Model::fixed(0.1), Model::fixed(-0.15)], 0.005, 1800.0);
         let bs = b.snapshot();
         let pa = &bs.sources[0];
         assert!(pa.reach != 0, "B never heard A: {pa:?}");
