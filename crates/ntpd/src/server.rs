@@ -533,3 +533,104 @@ pub fn sockaddr_to_std(s: &SockaddrStorage) -> Option<SocketAddr> {
             .map(|v6| SocketAddr::from((IpAddr::V6(v6.ip()), v6.port())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ntp_core::server::RateLimitConfig;
+    use ntp_wire::{MacAlgorithm, Mode, NtpHeader, Trailer, Writer};
+
+    fn mode(m: Mode, key: Option<&SymmetricKey>) -> Vec<u8> {
+        let h = NtpHeader {
+            version: 4,
+            mode: m,
+            transmit_timestamp: NtpTimestamp::from_bits(0x0102_0304_0506_0708),
+            ..NtpHeader::default()
+        };
+        let mut b = h.to_bytes().to_vec();
+        if let Some(k) = key {
+            let mut buf = [0u8; 64];
+            let mut w = Writer::new(&mut buf);
+            Trailer::Mac(k.sign(&b)).write(&mut w).expect("fits");
+            let n = w.position();
+            b.extend_from_slice(&buf[..n]);
+        }
+        b
+    }
+
+    fn verdict(conf: &str, data: &[u8], from: &str, peers: &[SocketAddr]) -> Verdict {
+        let config = ntp_conf::parse(conf, "ntp.conf", &ntp_conf::NoFiles).expect("config");
+        let (table, _) = RestrictTable::build(&config);
+        let key = SymmetricKey::new(1, MacAlgorithm::Md5, b"secret");
+        let limiter = RateLimiter::new(RateLimitConfig::default(), (1, 2));
+        let mut out = [0u8; MAX_REPLY_LEN];
+        classify(
+            data,
+            from.parse().expect("address"),
+            NtpTimestamp::from_bits(1 << 40),
+            0.0,
+            &table,
+            &SystemState::default(),
+            &limiter,
+            &KeyRing::new(vec![key]),
+            peers,
+            &mut out,
+        )
+    }
+
+    #[test]
+    fn symmetric_packets_reach_the_engine_only_from_configured_peers() {
+        let key = SymmetricKey::new(1, MacAlgorithm::Md5, b"secret");
+        let peer: SocketAddr = "192.0.2.2:123".parse().expect("address");
+        let signed = mode(Mode::SymmetricActive, Some(&key));
+        let plain = mode(Mode::SymmetricActive, None);
+        let passive = mode(Mode::SymmetricPassive, Some(&key));
+        let open = "restrict default\n";
+        // The configured peer, even under `nopeer` (which is about ephemeral associations).
+        for d in [&signed, &plain, &passive] {
+            assert_eq!(
+                verdict("restrict default nopeer\n", d, "192.0.2.2:123", &[peer]),
+                Verdict::Forward
+            );
+        }
+        // Its address from another port is a stranger.
+        assert_eq!(
+            verdict(open, &plain, "192.0.2.2:4000", &[peer]),
+            Verdict::Drop(DropReason::NotTrusted)
+        );
+        // Strangers: a stateless answer only when authenticated and allowed.
+        assert!(matches!(
+            verdict(open, &signed, "192.0.2.9:123", &[peer]),
+            Verdict::Respond(Response::Reply {
+                key_id: Some(1),
+                ..
+            })
+        ));
+        assert_eq!(
+            verdict(open, &plain, "192.0.2.9:123", &[peer]),
+            Verdict::Drop(DropReason::NotTrusted)
+        );
+        assert_eq!(
+            verdict(
+                "restrict default nopeer\n",
+                &signed,
+                "192.0.2.9:123",
+                &[peer]
+            ),
+            Verdict::Drop(DropReason::NoServe)
+        );
+        assert_eq!(
+            verdict(open, &passive, "192.0.2.9:123", &[peer]),
+            Verdict::Drop(DropReason::BadMode)
+        );
+        assert_eq!(
+            verdict(
+                "restrict default ignore\n",
+                &signed,
+                "192.0.2.2:123",
+                &[peer]
+            ),
+            Verdict::Drop(DropReason::Ignored)
+        );
+    }
+}
