@@ -1223,7 +1223,7 @@ impl PrivateData for View<'_, '_> {
         }
         InfoSys {
             peer: peer.map_or(Ipv4Addr::UNSPECIFIED, v4_or_zero),
-            peer_mode: if peer.is_some() { MODE_CLIENT } else { 0 },
+            peer_mode: self.sys_peer().map_or(0, |p| modes(p).0),
             leap: sys.leap.bits(),
             stratum: sys.stratum,
             precision: sys.precision,

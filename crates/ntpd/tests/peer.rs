@@ -168,6 +168,19 @@ fn two_daemons_peer_and_strangers_get_no_state() {
     let (h, _) = query_from("127.0.0.1", b.port, Duration::from_secs(2)).expect("B answers");
     assert_eq!(h.stratum, 12, "B serves A's stratum + 1");
     eprintln!("B synchronised to A in {:?}", started.elapsed());
+    // ntpdc: '+' marks a symmetric active association, and the system peer's mode is shown.
+    let p = b.port.to_string();
+    let dc = run(
+        &tool("ntpdc"),
+        &["--port", &p, "-n", "-c", "sysinfo", "127.0.0.1"],
+        Duration::from_secs(10),
+    );
+    assert!(
+        dc.stdout
+            .lines()
+            .any(|l| l.starts_with("system peer mode:") && l.ends_with("sym_active")),
+        "{dc:?}"
+    );
 
     // A hears B (B is now synchronised, stratum 12) but B names A as its reference: a loop,
     // never selected; A stays on its local clock.
