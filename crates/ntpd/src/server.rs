@@ -504,6 +504,8 @@ pub fn classify(
         Some(1 | 2 | 6 | 7) if access.contains(Access::IGNORE) => {
             Verdict::Drop(DropReason::Ignored)
         }
+        // `noserve` denies every NTP packet, configured peers' too (only queries pass).
+        Some(1 | 2) if access.contains(Access::NOSERVE) => Verdict::Drop(DropReason::NoServe),
         Some(1 | 2) if peers.contains(&from) => Verdict::Forward,
         Some(1) => {
             let ctx = RequestContext {
@@ -631,6 +633,15 @@ mod tests {
                 &[peer]
             ),
             Verdict::Drop(DropReason::Ignored)
+        );
+        assert_eq!(
+            verdict(
+                "restrict default noserve\n",
+                &signed,
+                "192.0.2.2:123",
+                &[peer]
+            ),
+            Verdict::Drop(DropReason::NoServe)
         );
     }
 }
