@@ -221,6 +221,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// No amplification: whatever arrives (a signed mode 1 with its bytes mutated, or
+        /// garbage), a reply is never longer than the request.
+        #[test]
+        fn a_reply_is_never_longer_than_its_request(
+            flips in proptest::collection::vec((0usize..80, proptest::num::u8::ANY), 0..4),
+            cut in 0usize..80,
+            garbage in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        ) {
+            let mut req = mode1(Some(&key()));
+            for (i, b) in flips {
+                if let Some(x) = req.get_mut(i) {
+                    *x ^= b;
+                }
+            }
+            req.truncate(req.len().saturating_sub(cut % 8));
+            for r in [req, garbage] {
+                let (resp, mut out) = answer(&r, Access::NONE);
+                let tx = NtpTimestamp::from_bits(0xeeb2_2828_0000_0001);
+                if let Some(len) = finish(&mut out, resp, tx, &OneKey(key())) {
+                    proptest::prop_assert!(len <= r.len(), "{} > {}", len, r.len());
+                }
+            }
+        }
+    }
+
     #[test]
     fn other_modes_are_not_answered_here() {
         let mut req = mode1(Some(&key()));
