@@ -936,6 +936,7 @@ impl Engine {
                     && p.reach.is_reachable()
                     && p.leap != LeapIndicator::Unsynchronized
                     && p.stratum < self.cfg.tos.ceiling
+                    && !self.symmetric_loop(p)
             })
             .count();
         let agreeing = surv.iter().filter(|&&i| !cands[i].truechimer).count();

@@ -434,6 +434,52 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_looping_peer_does_not_outvote_a_good_server() {
+        // A server (client mode) and a peer that is synchronised to us: the peer is not a
+        // candidate, and must not count against the server's majority either.
+        let mut server = SourceConfig::server(addr(3));
+        server.minpoll = ntp_wire::PollInterval::new(4).expect("poll 4");
+        server.maxpoll = server.minpoll;
+        let mut e = Engine::new(
+            observer(),
+            vec![server, peer_cfg(addr(2), addr(1))],
+            MonoTime::ZERO,
+        );
+        let mut t = 0.0;
+        for _ in 0..40 {
+            let next = e.poll_timeout().expect("poll");
+            t = next.as_secs_f64();
+            e.handle_timeout(next, clock_at(t, 0.0));
+            for (to, bytes) in sends(&mut e) {
+                let req = NtpPacket::decode(&bytes).expect("decodes").header;
+                let rx = clock_at(t + 0.005, 0.0);
+                let now = MonoTime::from_secs_f64(t + 0.01);
+                let reply = if to == addr(3) {
+                    let mut h = answer(&req, t);
+                    h.mode = Mode::Server;
+                    h.receive_timestamp = rx;
+                    h.transmit_timestamp = rx;
+                    h.to_bytes().to_vec()
+                } else {
+                    let mut h = answer(&req, t + 0.006);
+                    h.receive_timestamp = rx;
+                    h.stratum = 3;
+                    h.reference_id = RefId::from_ip(addr(1).ip());
+                    signed(&key(), &h)
+                };
+                let _ = e.handle_datagram(now, to, &reply, clock_at(t + 0.01, 0.0));
+            }
+        }
+        let s = e.snapshot();
+        let peer = &s.sources[1];
+        assert!(
+            peer.reach != 0 && peer.rejected == 0 && peer.flash == crate::engine::TEST_LOOP,
+            "the peer was heard, only its loop keeps it out: {peer:?}"
+        );
+        assert_eq!(s.system.sys_peer, Some(SourceId(0)), "after {t} s: {s:?}");
+    }
+
     /// Packets in flight: (arrival time, to engine index, from, bytes).
     type Wire = Vec<(f64, usize, SocketAddr, Vec<u8>)>;
 
