@@ -23,6 +23,13 @@ pub enum SourceKind {
         /// `fudge 127.127.1.0 refid XXXX` (default `LOCL`).
         refid: RefId,
     },
+    /// A `peer` line: symmetric active (mode 1 out, mode 1 or 2 back), RFC 5905 basic mode.
+    /// Only authenticated: packets must carry a valid MAC by the association's key.
+    Symmetric {
+        /// Our address as the peer sees it (the local address we send from), as a refid: a
+        /// peer reporting it is synchronised to us (a loop, never selected).
+        local_refid: Option<RefId>,
+    },
 }
 
 /// One `server` line.
@@ -76,6 +83,21 @@ impl SourceConfig {
             kind: SourceKind::Local { stratum, refid },
             ..SourceConfig::server(LOCAL_CLOCK_ADDR)
         }
+    }
+
+    /// A symmetric active peer (`peer ADDR key N`) with classic defaults; `key` is required
+    /// by the engine (packets of a keyless peer association are all rejected).
+    pub fn symmetric(address: SocketAddr, key: SymmetricKey) -> Self {
+        SourceConfig {
+            kind: SourceKind::Symmetric { local_refid: None },
+            key: Some(key),
+            ..SourceConfig::server(address)
+        }
+    }
+
+    /// True for a `peer` (symmetric active) association.
+    pub fn is_symmetric(&self) -> bool {
+        matches!(self.kind, SourceKind::Symmetric { .. })
     }
 }
 

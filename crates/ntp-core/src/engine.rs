@@ -1,7 +1,10 @@
 //! The engine: associations (RFC 5905 section 9, peer process; section 13, poll process),
 //! the system process (section 11: selection, cluster, combine) and the clock discipline
 //! (section 12, replaced by a regression estimator: see `regress` and docs/algorithm.md),
-//! driven by the sans-IO call protocol described in the crate root.
+//! driven by the sans-IO call protocol described in the crate root. Symmetric active
+//! (`peer`) associations live in the child module `symmetric`.
+
+mod symmetric;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -201,6 +204,8 @@ struct Peer {
     refid: RefId,
     reftime: NtpTimestamp,
     authenticated: bool,
+    // symmetric mode timestamps (org, rec, xmt)
+    sym: symmetric::SymState,
     // measurements
     filter: ClockFilter,
     samples: Regression,
@@ -240,6 +245,7 @@ impl Peer {
             refid: RefId::INIT,
             reftime: NtpTimestamp::ZERO,
             authenticated: false,
+            sym: symmetric::SymState::default(),
             filter: ClockFilter::default(),
             samples: Regression::default(),
             est: None,
@@ -262,6 +268,8 @@ impl Peer {
         self.samples.clear();
         self.est = None;
         self.expected_origin = None;
+        // A symmetric exchange in flight was timed on the old scale too: start it afresh.
+        self.sym = symmetric::SymState::default();
     }
 }
 
@@ -642,6 +650,14 @@ impl Engine {
             }
         }
         let hpoll = p.hpoll;
+        if p.cfg.is_symmetric() {
+            // One packet per poll, no bursts: the peer sends at its own poll, not per packet.
+            p.burst_left = 0;
+            self.transmit_symmetric(i, now, hpoll, clock);
+            let iv = self.poll_interval(hpoll);
+            self.peers[i].next_poll = now.add_secs_f64(iv);
+            return;
+        }
         let xmt = NtpTimestamp::from_bits(self.rng.next_nonzero_u64());
         let p = &mut self.peers[i];
         let header = NtpHeader {
@@ -728,6 +744,9 @@ impl Engine {
     ) -> Result<(), PacketError> {
         let pkt = NtpPacket::decode(bytes).map_err(PacketError::Malformed)?;
         let h = pkt.header;
+        if self.peers[i].cfg.is_symmetric() {
+            return self.receive_symmetric(i, now, bytes, &pkt, t4);
+        }
         if h.mode != Mode::Server {
             return Err(PacketError::WrongMode(h.mode));
         }
@@ -789,6 +808,21 @@ impl Engine {
             }
             return Err(PacketError::KissOfDeath(code));
         }
+        self.sample(i, now, &h, authenticated, t4, bytes)
+    }
+
+    /// The packet passed the per-mode checks (origin, authentication): record the peer's
+    /// variables, apply the remaining packet tests and add the sample.
+    fn sample(
+        &mut self,
+        i: usize,
+        now: MonoTime,
+        h: &NtpHeader,
+        authenticated: bool,
+        t4: NtpTimestamp,
+        bytes: &[u8],
+    ) -> Result<(), PacketError> {
+        let p = &mut self.peers[i];
         p.reach.mark_received();
         p.unreach = 0;
         p.received += 1;
@@ -822,7 +856,7 @@ impl Engine {
         // floor/ceiling): classic's process_packet() records it in rawstats here.
         let tos = &self.cfg.tos;
         if self.cfg.statistics && (tos.floor..tos.ceiling).contains(&p.stratum) {
-            let line = crate::rawstats::line(p.cfg.address.ip(), p.t1, &h, t4, bytes);
+            let line = crate::rawstats::line(p.cfg.address.ip(), p.t1, h, t4, bytes);
             let kind = StatsKind::Raw;
             self.actions
                 .push_back(Action::Stats(StatsLine { kind, line }));
@@ -915,6 +949,7 @@ impl Engine {
             && p.stratum < tos.ceiling
             && (p.stratum >= tos.floor || p.is_local())
             && self.root_distance(p, now) < tos.maxdist
+            && !self.symmetric_loop(p)
     }
 
     fn select(&mut self, now: f64) -> Option<Selection> {
@@ -967,6 +1002,7 @@ impl Engine {
                     && p.reach.is_reachable()
                     && p.leap != LeapIndicator::Unsynchronized
                     && p.stratum < self.cfg.tos.ceiling
+                    && !self.symmetric_loop(p)
             })
             .count();
         if !self.ever_selected {
@@ -1410,6 +1446,7 @@ impl Engine {
             id: SourceId(i),
             address: p.cfg.address,
             local_clock: p.is_local(),
+            symmetric: p.cfg.is_symmetric(),
             prefer: p.cfg.prefer,
             noselect: p.cfg.noselect,
             authenticated: p.authenticated,

@@ -48,14 +48,16 @@
 //!
 //! # Modules (RFC 5905 sections)
 //! - [`engine`]: peer process (section 8-9, packet tests), poll process (section 13),
-//!   system process (section 11), clock update.
+//!   system process (section 11), clock update; symmetric active (`peer`, modes 1/2,
+//!   authenticated only) in its child module `symmetric`.
 //! - [`filter`]: clock filter (section 10). [`select`]: selection, cluster, combine
 //!   (section 11.2). [`regress`]: the offset/frequency estimator replacing the PLL/FLL of
 //!   section 11.3 (see docs/algorithm.md).
 //! - [`leap`]: leap seconds from the leap file (section 7.3 LI bits; classic's proximity
 //!   levels). [`rawstats`]: classic's `rawstats` line for a server answer.
 //! - [`server`]: the server fast path (mode 3 in, mode 4 out) with restrict, rate limiting
-//!   and KoD, shared by the daemon's worker threads.
+//!   and KoD, shared by the daemon's worker threads; also the stateless mode 2 answer to an
+//!   authenticated mode 1 from a source that is not a configured peer.
 #![forbid(unsafe_code)]
 
 pub mod clock;

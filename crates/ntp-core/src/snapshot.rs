@@ -155,6 +155,8 @@ pub struct SourceSnapshot {
     pub address: SocketAddr,
     /// True for the local clock driver.
     pub local_clock: bool,
+    /// True for a `peer` association (symmetric active, ntpq's `hmode` 1, type `s`).
+    pub symmetric: bool,
     /// `prefer` configured.
     pub prefer: bool,
     /// `noselect` configured.

@@ -47,6 +47,17 @@ pub const ASSOC_BASE: u16 = 10_000;
 /// Host mode client, and mode server for the last packet of a polled server.
 const MODE_CLIENT: u8 = 3;
 const MODE_SERVER: u8 = 4;
+/// Symmetric active: our mode, and the peer's, for a `peer` association.
+const MODE_ACTIVE: u8 = 1;
+
+/// (hmode, pmode) of an association: (1, 1) for a `peer`, (3, 4) for a server.
+fn modes(s: &SourceSnapshot) -> (u8, u8) {
+    if s.symmetric {
+        (MODE_ACTIVE, MODE_ACTIVE)
+    } else {
+        (MODE_CLIENT, MODE_SERVER)
+    }
+}
 /// System status clock sources (`CTL_SST_TS_*`).
 const SST_LOCAL: u8 = 5;
 const SST_NTP: u8 = 6;
@@ -907,7 +918,7 @@ impl ControlData for View<'_, '_> {
             clock: self.inputs.wall.to_bits(),
             peer: peer.and_then(|p| assoc_id(p.id)).unwrap_or(0),
             peer_addr: peer.map(|p| p.address),
-            peer_mode: if peer.is_some() { MODE_CLIENT } else { 0 },
+            peer_mode: peer.map_or(0, |p| modes(p).0),
             poll: sys.poll.max(0) as u8,
             min_poll: self
                 .snap()
@@ -974,8 +985,8 @@ impl ControlData for View<'_, '_> {
             srchost: None,
             dstadr: self.local_of(s),
             leap: s.leap.bits(),
-            hmode: MODE_CLIENT,
-            pmode: MODE_SERVER,
+            hmode: modes(s).0,
+            pmode: modes(s).1,
             stratum: s.stratum,
             ppoll: peer_poll(s),
             hpoll: s.hpoll.max(0) as u8,
@@ -1183,7 +1194,7 @@ impl PrivateData for View<'_, '_> {
             .map(|s| {
                 let mut item = InfoPeerList::for_address(s.address.ip());
                 item.port = s.address.port();
-                item.hmode = MODE_CLIENT;
+                item.hmode = modes(s).0;
                 item.flags = self.peer_flags(s) as u8;
                 item
             })
@@ -1208,7 +1219,7 @@ impl PrivateData for View<'_, '_> {
                     ppoll: peer_poll(s) as i8,
                     reach: s.reach,
                     flags: self.peer_flags(s) as u8,
-                    hmode: MODE_CLIENT,
+                    hmode: modes(s).0,
                     delay: SFp::from_f64(s.delay),
                     offset: LFp::from_f64_signed(s.offset),
                     dispersion: UFp::from_f64(s.dispersion),
@@ -1234,8 +1245,8 @@ impl PrivateData for View<'_, '_> {
             srcport: s.address.port(),
             flags: self.peer_flags(s) as u8,
             leap: s.leap.bits(),
-            hmode: MODE_CLIENT,
-            pmode: MODE_SERVER,
+            hmode: modes(s).0,
+            pmode: modes(s).1,
             stratum: s.stratum,
             ppoll: peer_poll(s),
             hpoll: s.hpoll.max(0) as u8,
@@ -1320,7 +1331,7 @@ impl PrivateData for View<'_, '_> {
         }
         InfoSys {
             peer: peer.map_or(Ipv4Addr::UNSPECIFIED, v4_or_zero),
-            peer_mode: if peer.is_some() { MODE_CLIENT } else { 0 },
+            peer_mode: self.sys_peer().map_or(0, |p| modes(p).0),
             leap: sys.leap.bits(),
             stratum: sys.stratum,
             precision: sys.precision,

@@ -120,6 +120,11 @@ struct SourceDatagram {
 fn run(args: Args) -> Result<(), String> {
     let loaded = startup::load(&args, &FsLoader).map_err(|e| e.to_string())?;
     let config = loaded.config;
+    // `peer` lines without a trusted key are refused before anything starts.
+    setup::check_peers(
+        &config,
+        &startup::trusted_keys(&config, loaded.keys.as_ref()),
+    )?;
     let debug = args.debug_level();
     let level = if debug > 0 { Level::Debug } else { Level::Info };
     let log = Arc::new(match &config.logfile {
@@ -192,6 +197,7 @@ fn run(args: Args) -> Result<(), String> {
         keys: RwLock::new(Arc::new(KeyRing::new(keys.clone()))),
         shutdown: Default::default(),
         limiter: RateLimiter::new(rate, (random_seed(), random_seed())),
+        peers: RwLock::new(Arc::new(Vec::new())),
     });
 
     // Server sockets: per local address, one SO_REUSEPORT socket per worker.
@@ -319,13 +325,14 @@ fn run(args: Args) -> Result<(), String> {
         let local = tokio::task::LocalSet::new();
         local
             .run_until(async move {
-                for (s, pool) in sources {
-                    d.add_source(s, pool);
-                }
+                // Listeners first: `peer` associations send from a listening socket.
                 for b in bound {
                     d.listeners
                         .serve(b, &mut d.reply_sockets, &mut d.counters)
                         .map_err(|e| format!("cannot start a server thread: {e}"))?;
+                }
+                for (s, pool) in sources {
+                    d.add_source(s, pool);
                 }
                 d.control.set_interfaces(&d.listeners.published());
                 let result = d.main_loop(ctl_rx, source_rx, signals).await;
@@ -349,6 +356,9 @@ impl Daemon {
     fn add_source(&mut self, cfg: ntp_core::SourceConfig, pool: Option<usize>) -> SourceId {
         let addr = cfg.address;
         let local = matches!(cfg.kind, ntp_core::SourceKind::Local { .. });
+        if cfg.is_symmetric() {
+            return self.add_peer(cfg);
+        }
         let now = self.mono();
         let id = self.engine.add_source(cfg.clone(), now);
         self.control.source_added(id, &cfg, pool.is_some());
@@ -543,6 +553,9 @@ impl Daemon {
     }
 
     fn send_to_source(&mut self, to: SocketAddr, bytes: &[u8]) {
+        if self.send_to_peer(to, bytes) {
+            return;
+        }
         // Each association has its own connected socket, owned by its reader task; sending
         // goes through a fresh send on a clone kept in the registry.
         if let Some(s) =
@@ -747,6 +760,10 @@ impl Daemon {
     fn handle_control(&mut self, c: ControlDatagram) {
         let first = c.data.first().copied().unwrap_or(0);
         let mode = first & 7;
+        if mode == 1 || mode == 2 {
+            self.handle_peer_datagram(c);
+            return;
+        }
         if mode == 6 || mode == 7 {
             let now = self.mono().as_secs_f64();
             // Control queries are MRU rows too (classic monitors every mode); never limited.
@@ -840,12 +857,14 @@ thread_local! {
 
 /// The local address of each association's socket, by server address.
 fn source_local_addrs() -> HashMap<SocketAddr, SocketAddr> {
-    SOURCE_SOCKETS.with(|m| {
+    let mut m: HashMap<SocketAddr, SocketAddr> = SOURCE_SOCKETS.with(|m| {
         m.borrow()
             .iter()
             .filter_map(|(server, s)| Some((*server, s.local_addr().ok()?)))
             .collect()
-    })
+    });
+    PEER_LOCALS.with(|p| m.extend(p.borrow().iter().map(|(a, l)| (*a, *l))));
+    m
 }
 
 fn spawn_source_reader(
@@ -934,6 +953,7 @@ pub(crate) fn spawn_inline_server(
                 &system,
                 &shared.limiter,
                 &*keys,
+                &shared.peers.read().unwrap_or_else(|e| e.into_inner()),
                 &mut out,
             ) {
                 Verdict::Respond(resp) => {
@@ -967,6 +987,96 @@ pub(crate) fn spawn_inline_server(
 /// The wall clock in NTP seconds (era-resolved).
 fn ntp_seconds() -> i64 {
     wall_clock().to_unix().0 + ntp_core::leap::NTP_UNIX_OFFSET
+}
+
+thread_local! {
+    /// The listening address each `peer` association's packets leave from, by peer address.
+    static PEER_LOCALS: std::cell::RefCell<HashMap<SocketAddr, SocketAddr>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// Symmetric (`peer`) associations: no socket of their own. Classic peers match on our
+/// address and port, so their packets leave from the server socket of a listening address,
+/// and theirs arrive there (forwarded by the workers for configured peers only).
+impl Daemon {
+    fn add_peer(&mut self, mut cfg: ntp_core::SourceConfig) -> SourceId {
+        let listening: Vec<SocketAddr> = self.reply_sockets.keys().copied().collect();
+        let local = net::peer_local(cfg.address, &listening);
+        cfg.kind = ntp_core::SourceKind::Symmetric {
+            local_refid: local.map(|l| ntp_wire::RefId::from_ip(l.ip())),
+        };
+        match local {
+            Some(l) => {
+                PEER_LOCALS.with(|m| m.borrow_mut().insert(cfg.address, l));
+            }
+            None => self.log.log(
+                Level::Warning,
+                "peer",
+                &format!("no listening address to reach peer {} from", cfg.address),
+            ),
+        }
+        {
+            let mut g = self.shared.peers.write().unwrap_or_else(|e| e.into_inner());
+            let mut v = (**g).clone();
+            v.push(cfg.address);
+            *g = Arc::new(v);
+        }
+        let id = self.engine.add_source(cfg.clone(), self.mono());
+        self.control.source_added(id, &cfg, false);
+        id
+    }
+
+    /// Send to a peer from its listening socket; false when `to` is not a peer.
+    fn send_to_peer(&self, to: SocketAddr, bytes: &[u8]) -> bool {
+        let is_peer = self.shared.peers.read().is_ok_and(|p| p.contains(&to));
+        if !is_peer {
+            return false;
+        }
+        // The listening address chosen for this peer, or a new one when an interface rescan
+        // closed it (or none was listening when the peer was added).
+        let known = PEER_LOCALS
+            .with(|m| m.borrow().get(&to).copied())
+            .filter(|l| self.reply_sockets.contains_key(l));
+        let local = match known {
+            Some(l) => l,
+            None => {
+                let listening: Vec<SocketAddr> = self.reply_sockets.keys().copied().collect();
+                let Some(l) = net::peer_local(to, &listening) else {
+                    return true;
+                };
+                PEER_LOCALS.with(|m| m.borrow_mut().insert(to, l));
+                l
+            }
+        };
+        if let Some(Err(e)) = self.reply_sockets.get(&local).map(|s| s.send_to(bytes, to)) {
+            self.log.log(
+                Level::Debug,
+                "send",
+                &format!("send to peer {to} failed: {e}"),
+            );
+        }
+        true
+    }
+
+    /// A mode 1/2 packet from a configured peer (the workers forward no others).
+    fn handle_peer_datagram(&mut self, c: ControlDatagram) {
+        match self
+            .engine
+            .handle_datagram(self.mono(), c.from, &c.data, c.rx)
+        {
+            Ok(()) => {
+                // Answer from where the peer reaches us.
+                if self.reply_sockets.contains_key(&c.local) {
+                    PEER_LOCALS.with(|m| m.borrow_mut().insert(c.from, c.local));
+                }
+            }
+            Err(e) => self.log.log(
+                Level::Debug,
+                "peer",
+                &format!("packet from peer {}: {e}", c.from),
+            ),
+        }
+    }
 }
 
 /// 64 random bits from the kernel (getrandom through /dev/urandom), for the engine seed and

@@ -254,9 +254,53 @@ pub fn client_socket(server: SocketAddr) -> std::io::Result<UdpSocket> {
     Ok(s)
 }
 
+/// The listening address a symmetric peer's packets leave from: classic peers match on our
+/// address and port, so they must come from a server socket. The kernel's route choice when
+/// we listen on it, else a listening address of the same family (loopback for a loopback
+/// peer).
+pub fn peer_local(peer: SocketAddr, listening: &[SocketAddr]) -> Option<SocketAddr> {
+    let routed = client_socket(peer)
+        .and_then(|s| s.local_addr())
+        .ok()
+        .map(|l| l.ip());
+    let same_family = |l: &&SocketAddr| l.is_ipv4() == peer.is_ipv4();
+    listening
+        .iter()
+        .find(|l| Some(l.ip()) == routed)
+        .or_else(|| {
+            listening
+                .iter()
+                .filter(same_family)
+                .find(|l| is_loopback(&l.ip()) == is_loopback(&peer.ip()))
+        })
+        .or_else(|| listening.iter().find(same_family))
+        .copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_loopback_peer_is_reached_from_the_loopback_listener() {
+        let listening: Vec<SocketAddr> = vec![
+            "192.0.2.7:123".parse().unwrap(),
+            "127.0.0.1:123".parse().unwrap(),
+            "[::1]:123".parse().unwrap(),
+        ];
+        assert_eq!(
+            peer_local("127.0.0.1:9123".parse().unwrap(), &listening),
+            Some("127.0.0.1:123".parse().unwrap())
+        );
+        assert_eq!(
+            peer_local("[::1]:123".parse().unwrap(), &listening),
+            Some("[::1]:123".parse().unwrap())
+        );
+        assert_eq!(
+            peer_local("[::1]:123".parse().unwrap(), &listening[..2]),
+            None
+        );
+    }
 
     #[test]
     fn loopback_detection() {

@@ -644,6 +644,7 @@ mod tests {
             keys: RwLock::new(Arc::new(crate::server::KeyRing::default())),
             shutdown: AtomicBool::new(false),
             limiter: ntp_core::server::RateLimiter::new(Default::default(), (1, 2)),
+            peers: RwLock::new(Arc::new(Vec::new())),
         });
         let (tx, _rx) = tokio::sync::mpsc::channel(8);
         let port = UdpSocket::bind("127.0.0.1:0")

@@ -19,8 +19,8 @@ use nix::sys::socket::{
 };
 use nix::sys::time::TimeSpec;
 use ntp_core::server::{
-    finish, respond, Access, DropReason, KeyStore, RateLimiter, RequestContext, Response,
-    SystemState, DROP_REASONS, MAX_REPLY_LEN,
+    finish, respond, respond_symmetric, Access, DropReason, KeyStore, RateLimiter, RequestContext,
+    Response, SystemState, DROP_REASONS, MAX_REPLY_LEN,
 };
 use ntp_wire::{NtpTimestamp, SymmetricKey};
 
@@ -69,6 +69,9 @@ pub struct ServerShared {
     pub shutdown: AtomicBool,
     /// The rate-limit table, one for all workers (`discard` settings, keyed hash).
     pub limiter: RateLimiter,
+    /// Addresses of the configured `peer` associations: their mode 1/2 packets go to the
+    /// engine; other sources' mode 1 gets at most a stateless reply (see [`classify`]).
+    pub peers: RwLock<Arc<Vec<SocketAddr>>>,
 }
 
 /// Per-worker counters, written only by their worker (relaxed atomics: no contention) and
@@ -338,6 +341,7 @@ impl Worker {
         let system = *shared.system.read().unwrap_or_else(|e| e.into_inner());
         let access = Arc::clone(&shared.access.read().unwrap_or_else(|e| e.into_inner()));
         let keys = Arc::clone(&shared.keys.read().unwrap_or_else(|e| e.into_inner()));
+        let peers = Arc::clone(&shared.peers.read().unwrap_or_else(|e| e.into_inner()));
         let now_mono = monotonic_secs(*start);
         counters.received.fetch_add(n as u64, Ordering::Relaxed);
         responses.clear();
@@ -356,6 +360,7 @@ impl Worker {
                 &system,
                 &shared.limiter,
                 &*keys,
+                &peers,
                 &mut outs[i],
             ) {
                 Verdict::Respond(r) => responses.push((i, r)),
@@ -467,16 +472,20 @@ fn send_batch(
 /// What to do with one datagram that arrived on a server socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Answer it (mode 3): the reply is in the output buffer; complete it with `finish`.
+    /// Answer it (mode 3, or a stateless mode 2 to an authenticated mode 1 from a source that
+    /// is not a configured peer): the reply is in the output buffer; complete it with `finish`.
     Respond(Response),
-    /// Hand it to the main thread (modes 1, 2, 6, 7).
+    /// Hand it to the main thread (modes 6, 7, and 1, 2 from a configured peer).
     Forward,
     /// Drop it, counted under this reason.
     Drop(DropReason),
 }
 
 /// Classify one datagram from `from` and, for mode 3, answer it into `out`. Shared by the
-/// worker threads and the single-threaded mode.
+/// worker threads and the single-threaded mode. Symmetric packets from the `peers` addresses
+/// go to the engine; a mode 1 from anyone else never creates state: it is answered statelessly
+/// with mode 2 only when authenticated by a trusted key and `restrict` allows (no `nopeer`),
+/// else dropped and counted; a stray mode 2 is dropped.
 #[allow(clippy::too_many_arguments)]
 pub fn classify(
     data: &[u8],
@@ -487,6 +496,7 @@ pub fn classify(
     system: &SystemState,
     limiter: &RateLimiter,
     keys: &impl KeyStore,
+    peers: &[SocketAddr],
     out: &mut [u8],
 ) -> Verdict {
     let access = Access::from_bits(table.lookup(from).flags.bits());
@@ -507,7 +517,23 @@ pub fn classify(
         Some(1 | 2 | 6 | 7) if access.contains(Access::IGNORE) => {
             Verdict::Drop(DropReason::Ignored)
         }
-        Some(1 | 2 | 6 | 7) => Verdict::Forward,
+        // `noserve` denies every NTP packet, configured peers' too (only queries pass).
+        Some(1 | 2) if access.contains(Access::NOSERVE) => Verdict::Drop(DropReason::NoServe),
+        Some(1 | 2) if peers.contains(&from) => Verdict::Forward,
+        Some(1) => {
+            let ctx = RequestContext {
+                from: from.ip(),
+                from_port: from.port(),
+                access,
+                receive_timestamp: rx,
+                now_mono,
+            };
+            match respond_symmetric(data, &ctx, system, Some(limiter), keys, out) {
+                Response::Drop(reason) => Verdict::Drop(reason),
+                r => Verdict::Respond(r),
+            }
+        }
+        Some(6 | 7) => Verdict::Forward,
         Some(_) => Verdict::Drop(DropReason::BadMode),
         None => Verdict::Drop(DropReason::Malformed),
     }
@@ -520,5 +546,115 @@ pub fn sockaddr_to_std(s: &SockaddrStorage) -> Option<SocketAddr> {
     } else {
         s.as_sockaddr_in6()
             .map(|v6| SocketAddr::from((IpAddr::V6(v6.ip()), v6.port())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ntp_core::server::RateLimitConfig;
+    use ntp_wire::{MacAlgorithm, Mode, NtpHeader, Trailer, Writer};
+
+    fn mode(m: Mode, key: Option<&SymmetricKey>) -> Vec<u8> {
+        let h = NtpHeader {
+            version: 4,
+            mode: m,
+            transmit_timestamp: NtpTimestamp::from_bits(0x0102_0304_0506_0708),
+            ..NtpHeader::default()
+        };
+        let mut b = h.to_bytes().to_vec();
+        if let Some(k) = key {
+            let mut buf = [0u8; 64];
+            let mut w = Writer::new(&mut buf);
+            Trailer::Mac(k.sign(&b)).write(&mut w).expect("fits");
+            let n = w.position();
+            b.extend_from_slice(&buf[..n]);
+        }
+        b
+    }
+
+    fn verdict(conf: &str, data: &[u8], from: &str, peers: &[SocketAddr]) -> Verdict {
+        let config = ntp_conf::parse(conf, "ntp.conf", &ntp_conf::NoFiles).expect("config");
+        let (table, _) = RestrictTable::build(&config);
+        let key = SymmetricKey::new(1, MacAlgorithm::Md5, b"secret");
+        let limiter = RateLimiter::new(RateLimitConfig::default(), (1, 2));
+        let mut out = [0u8; MAX_REPLY_LEN];
+        classify(
+            data,
+            from.parse().expect("address"),
+            NtpTimestamp::from_bits(1 << 40),
+            0.0,
+            &table,
+            &SystemState::default(),
+            &limiter,
+            &KeyRing::new(vec![key]),
+            peers,
+            &mut out,
+        )
+    }
+
+    #[test]
+    fn symmetric_packets_reach_the_engine_only_from_configured_peers() {
+        let key = SymmetricKey::new(1, MacAlgorithm::Md5, b"secret");
+        let peer: SocketAddr = "192.0.2.2:123".parse().expect("address");
+        let signed = mode(Mode::SymmetricActive, Some(&key));
+        let plain = mode(Mode::SymmetricActive, None);
+        let passive = mode(Mode::SymmetricPassive, Some(&key));
+        let open = "restrict default\n";
+        // The configured peer, even under `nopeer` (which is about ephemeral associations).
+        for d in [&signed, &plain, &passive] {
+            assert_eq!(
+                verdict("restrict default nopeer\n", d, "192.0.2.2:123", &[peer]),
+                Verdict::Forward
+            );
+        }
+        // Its address from another port is a stranger.
+        assert_eq!(
+            verdict(open, &plain, "192.0.2.2:4000", &[peer]),
+            Verdict::Drop(DropReason::NotTrusted)
+        );
+        // Strangers: a stateless answer only when authenticated and allowed.
+        assert!(matches!(
+            verdict(open, &signed, "192.0.2.9:123", &[peer]),
+            Verdict::Respond(Response::Reply {
+                key_id: Some(1),
+                ..
+            })
+        ));
+        assert_eq!(
+            verdict(open, &plain, "192.0.2.9:123", &[peer]),
+            Verdict::Drop(DropReason::NotTrusted)
+        );
+        assert_eq!(
+            verdict(
+                "restrict default nopeer\n",
+                &signed,
+                "192.0.2.9:123",
+                &[peer]
+            ),
+            Verdict::Drop(DropReason::NoServe)
+        );
+        assert_eq!(
+            verdict(open, &passive, "192.0.2.9:123", &[peer]),
+            Verdict::Drop(DropReason::BadMode)
+        );
+        assert_eq!(
+            verdict(
+                "restrict default ignore\n",
+                &signed,
+                "192.0.2.2:123",
+                &[peer]
+            ),
+            Verdict::Drop(DropReason::Ignored)
+        );
+        assert_eq!(
+            verdict(
+                "restrict default noserve\n",
+                &signed,
+                "192.0.2.2:123",
+                &[peer]
+            ),
+            Verdict::Drop(DropReason::NoServe)
+        );
     }
 }

@@ -220,6 +220,13 @@ pub fn sources_for(
                             }
                             let mut s = SourceConfig::server(sa);
                             apply_options(&mut s, a, keys);
+                            if a.kind == AssociationKind::Peer {
+                                // Symmetric active; bursts make no sense there (the peer
+                                // sends at its own poll, not once per packet of ours).
+                                s.kind = ntp_core::SourceKind::Symmetric { local_refid: None };
+                                s.iburst = false;
+                                s.burst = false;
+                            }
                             out.push((s, pool));
                         }
                     }
@@ -235,6 +242,36 @@ pub fn sources_for(
         }
     }
     (out, failed)
+}
+
+/// `peer` lines must name a trusted key: symmetric associations are authenticated only (an
+/// unauthenticated peer could be made to follow anyone who can forge its address). Returns
+/// one `file:line:column: ...` message per offending line.
+///
+/// # Errors
+/// The messages, newline-separated, when any `peer` line has no `key N` or an untrusted one.
+pub fn check_peers(config: &Config, keys: &[SymmetricKey]) -> Result<(), String> {
+    let errors: Vec<String> = config
+        .associations
+        .iter()
+        .filter(|a| a.kind == AssociationKind::Peer)
+        .filter_map(|a| match a.options.key {
+            None => Some(format!(
+                "{}: peer {}: symmetric associations need authentication; add `key N` with a trusted key",
+                a.location, a.address
+            )),
+            Some(id) if !keys.iter().any(|k| k.id == u32::from(id)) => Some(format!(
+                "{}: peer {}: key {id} is not a trusted key (keys file + trustedkey)",
+                a.location, a.address
+            )),
+            Some(_) => None,
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n"))
+    }
 }
 
 fn unreachable_refclock() -> Result<Vec<SocketAddr>, String> {
@@ -334,6 +371,32 @@ mod tests {
         let addrs: Vec<SocketAddr> = s.iter().map(|(s, _)| s.address).collect();
         assert_eq!(addrs[0], SocketAddr::from(([192, 0, 2, 5], 123)));
         assert!(addrs.iter().all(|a| !used.contains(a)));
+    }
+
+    #[test]
+    fn peer_lines_become_symmetric_sources_and_need_a_trusted_key() {
+        let key = SymmetricKey::new(1, ntp_wire::MacAlgorithm::Md5, b"secret");
+        let c = parse("server 192.0.2.1\npeer 192.0.2.2 key 1 iburst\n");
+        assert_eq!(check_peers(&c, std::slice::from_ref(&key)), Ok(()));
+        let (s, _) = sources(
+            &c,
+            std::slice::from_ref(&key),
+            crate::net::Families::Both,
+            &FakeDns,
+        );
+        assert!(!s[0].0.is_symmetric());
+        assert!(s[1].0.is_symmetric() && !s[1].0.iburst);
+        assert_eq!(s[1].0.key.as_ref().map(|k| k.id), Some(1));
+
+        let c = parse("server 192.0.2.1\npeer 192.0.2.2\npeer 192.0.2.3 key 2\n");
+        let e = check_peers(&c, &[key]).unwrap_err();
+        let lines: Vec<&str> = e.lines().collect();
+        assert_eq!(lines.len(), 2, "{e}");
+        assert!(lines[0].starts_with("ntp.conf:2:1: peer 192.0.2.2"), "{e}");
+        assert!(
+            lines[1].starts_with("ntp.conf:3:1: peer 192.0.2.3: key 2"),
+            "{e}"
+        );
     }
 
     #[test]

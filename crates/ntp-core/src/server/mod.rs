@@ -8,6 +8,7 @@
 //! as the request that caused it, which the tests check for every decision.
 
 pub mod ratelimit;
+pub mod symmetric;
 
 use std::net::IpAddr;
 
@@ -18,6 +19,7 @@ use ntp_wire::{
 };
 
 pub use ratelimit::{MruEntry, RateDecision, RateLimitConfig, RateLimiter};
+pub use symmetric::respond_symmetric;
 
 /// Restriction flags with classic ntpd's `RES_*` bit values (the same bits ntp-conf's
 /// `RestrictFlags` and mode 7's `info_restrict` use), so converting is the identity.
