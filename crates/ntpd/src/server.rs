@@ -1,5 +1,6 @@
-//! The server hot path: N worker threads, each with its own SO_REUSEPORT socket per local
-//! address, receiving with recvmmsg (kernel receive timestamps) and answering with sendmmsg.
+//! The server hot path: worker threads per local address (`rescan::Listeners`), each with its
+//! own SO_REUSEPORT socket, receiving with recvmmsg (kernel receive timestamps) and answering
+//! with sendmmsg; a worker stops when its address goes away.
 //! Buffers are allocated once per worker; per packet there is no allocation, no lock and no
 //! system call besides the batch calls. The system state and restrict table are read once per
 //! batch. Mode 6/7 (and symmetric mode 1/2) datagrams are handed to the main thread, which
