@@ -19,6 +19,33 @@ fn parent_dir(path: &str) -> &str {
 }
 
 impl Config {
+    /// Errors for `peer` lines this daemon refuses: symmetric associations are authenticated
+    /// only (an unauthenticated peer could be made to follow anyone who can forge its
+    /// address), so each needs `key N` with a key for which `trusted(N)` holds.
+    pub fn peer_key_errors(&self, trusted: &dyn Fn(u32) -> bool) -> Vec<Diagnostic> {
+        self.associations
+            .iter()
+            .filter(|a| a.kind == AssociationKind::Peer)
+            .filter_map(|a| match a.options.key {
+                None => Some(Diagnostic::error(
+                    a.location.clone(),
+                    format!(
+                        "peer {}: symmetric associations need authentication; add `key N` with a trusted key",
+                        a.address
+                    ),
+                )),
+                Some(id) if !trusted(u32::from(id)) => Some(Diagnostic::error(
+                    a.location.clone(),
+                    format!(
+                        "peer {}: key {id} is not a trusted key (keys file + trustedkey)",
+                        a.address
+                    ),
+                )),
+                Some(_) => None,
+            })
+            .collect()
+    }
+
     /// Warnings about this configuration. `fs` answers filesystem questions (nothing is
     /// checked on disk when it returns `None`); `keys` is the parsed key file, if the caller
     /// loaded one (trusted and association keys are then checked against it).

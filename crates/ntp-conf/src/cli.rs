@@ -80,6 +80,13 @@ pub fn check_config_main(path: &str, loader: &dyn Loader) -> (i32, String) {
         }
     }
     warnings.extend(config.check(loader, keyfile.as_ref()));
+    errors.extend(config.peer_key_errors(&|id| {
+        config.trustedkeys.iter().any(|(t, _)| u32::from(*t) == id)
+            && keyfile
+                .as_ref()
+                .zip(u16::try_from(id).ok())
+                .is_some_and(|(k, id)| k.get(id).is_some())
+    }));
     if !errors.is_empty() {
         for d in errors.iter().chain(warnings.iter()) {
             out.push_str(&d.to_string());

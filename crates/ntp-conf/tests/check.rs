@@ -344,3 +344,29 @@ fn unimplemented_modes_and_refclocks_are_warnings_that_say_they_are_ignored() {
     // The LOCAL driver itself is silent.
     assert!(warnings("server 127.127.1.0\n", &MapLoader::new(), None).is_empty());
 }
+
+#[test]
+fn check_config_main_rejects_peers_without_a_trusted_key_as_the_daemon_does() {
+    let loader = MapLoader::new()
+        .with_file(
+            "ntp.conf",
+            "keys /k\ntrustedkey 1\npeer 192.0.2.1 key 1\npeer 192.0.2.2\npeer 192.0.2.3 key 2\n",
+        )
+        .with_file(
+            "/k",
+            "1 SHA1 0123456789abcdef0123456789abcdef01234567\n2 SHA1 89abcdef0123456789abcdef0123456789abcdef\n",
+        );
+    let (code, out) = check_config_main("ntp.conf", &loader);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        out,
+        "ntp.conf:4:1: peer 192.0.2.2: symmetric associations need authentication; add `key N` with a trusted key\n\
+         ntp.conf:5:1: peer 192.0.2.3: key 2 is not a trusted key (keys file + trustedkey)\n\
+         ntp.conf:5:1: warning: peer 192.0.2.3 uses key 2, which is not listed in \"trustedkey\"\n\
+         ntp.conf: 2 errors, configuration rejected\n"
+    );
+    let good = MapLoader::new()
+        .with_file("ntp.conf", "keys /k\ntrustedkey 1\npeer 192.0.2.1 key 1\n")
+        .with_file("/k", "1 SHA1 0123456789abcdef0123456789abcdef01234567\n");
+    assert_eq!(check_config_main("ntp.conf", &good).0, 0);
+}

@@ -252,20 +252,9 @@ pub fn sources_for(
 /// The messages, newline-separated, when any `peer` line has no `key N` or an untrusted one.
 pub fn check_peers(config: &Config, keys: &[SymmetricKey]) -> Result<(), String> {
     let errors: Vec<String> = config
-        .associations
+        .peer_key_errors(&|id| keys.iter().any(|k| k.id == id))
         .iter()
-        .filter(|a| a.kind == AssociationKind::Peer)
-        .filter_map(|a| match a.options.key {
-            None => Some(format!(
-                "{}: peer {}: symmetric associations need authentication; add `key N` with a trusted key",
-                a.location, a.address
-            )),
-            Some(id) if !keys.iter().any(|k| k.id == u32::from(id)) => Some(format!(
-                "{}: peer {}: key {id} is not a trusted key (keys file + trustedkey)",
-                a.location, a.address
-            )),
-            Some(_) => None,
-        })
+        .map(ToString::to_string)
         .collect();
     if errors.is_empty() {
         Ok(())
