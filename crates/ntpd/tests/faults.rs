@@ -535,16 +535,24 @@ fn cpu_ticks(pid: u32) -> u64 {
 /// A minimal stratum-2 NTP server in Python, bound to `addr:port` inside namespace `ns`, that
 /// appends one line to `log` per request it answers (so the test sees who is polled).
 fn python_server(ns: &HostsNs, addr: &str, port: u16, log: &Path) -> Killed {
-    let script = "import socket,struct,sys,time\n\
-s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind((sys.argv[1],int(sys.argv[2])))\n\
-out=open(sys.argv[3],'a')\n\
-def ts(t):\n  return struct.pack('>II',int(t),int((t%1)*4294967296))\n\
-while True:\n\
-  d,a=s.recvfrom(512)\n\
-  if len(d)<48 or d[0]&7!=3: continue\n\
-  rx=time.time()+2208988800\n\
-  r=bytes([0x24,2,d[2],0xEC])+struct.pack('>II',0,256)+b'GPS\\0'+ts(rx-10)+d[40:48]+ts(rx)+ts(time.time()+2208988800)\n\
-  s.sendto(r,a);out.write('req\\n');out.flush()\n";
+    let script = r#"
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+out = open(sys.argv[3], 'a')
+def ts(t):
+    return struct.pack('>II', int(t), int((t % 1) * 4294967296))
+while True:
+    d, a = s.recvfrom(512)
+    if len(d) < 48 or d[0] & 7 != 3:
+        continue
+    rx = time.time() + 2208988800
+    r = bytes([0x24, 2, d[2], 0xEC]) + struct.pack('>II', 0, 256) + b'GPS\0' \
+        + ts(rx - 10) + d[40:48] + ts(rx) + ts(time.time() + 2208988800)
+    s.sendto(r, a)
+    out.write('req\n')
+    out.flush()
+"#;
     Killed(
         ns.exec(Path::new("python3"))
             .args(["-c", script, addr, &port.to_string()])
