@@ -277,18 +277,8 @@ fn run(args: Args) -> Result<(), String> {
     for sa in reply_sockets.keys() {
         log.log(Level::Info, "bind", &format!("Listen normally on {sa}"));
     }
-    if let Some((user, group)) = args.user_group() {
-        let keep = crate::privs::kept_capabilities(args.port < 1024);
-        crate::privs::drop_to(&user, group.as_deref(), &keep)
-            .map_err(|e| format!("-u {user}: {e}"))?;
-        log.log(
-            Level::Info,
-            "privs",
-            &format!("running as {user}, keeping CAP_SYS_TIME"),
-        );
-    } else if args.require_drop && nix::unistd::geteuid().is_root() {
-        return Err("refusing to run as root without -u (--require-drop)".into());
-    }
+    // -N/-P priority, -i jail, -u drop (classic order).
+    crate::privs::harden(&args, &log)?;
 
     let observe_only = setup::observe_only(&config);
     let clock = if observe_only {
@@ -328,6 +318,8 @@ fn run(args: Args) -> Result<(), String> {
         })
     });
     let signals = signals.map_err(|e| format!("signals: {e}"))?;
+    // The system-call filter, on every thread, before the first request is served.
+    crate::seccomp::apply(args.seccomp).map_err(|e| e.to_string())?;
     let (ctl_tx, ctl_rx) = mpsc::channel::<ControlDatagram>(1024);
     let (source_tx, source_rx) = mpsc::channel::<SourceDatagram>(1024);
     let mut counters = Vec::new();

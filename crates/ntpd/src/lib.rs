@@ -4,7 +4,8 @@
 //! Module map: `cli` (classic command line), `control` (mode 6/7 data for ntpq and ntpdc), `files` (drift and pid files, atomic writes),
 //! `log` (classic log lines, rate-limited), `net` (sockets), `server` (the worker hot path),
 //! `startup` (configuration and keys from the filesystem), `setup` (configuration to engine),
-//! `stats` (statistics files with filegen rotation), `daemon` (the runtime), `privs`.
+//! `stats` (statistics files with filegen rotation), `daemon` (the runtime), `privs` (root drop, jail, priority), `seccomp` (system-call
+//! allow-list).
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod log;
 pub mod metrics;
 pub mod net;
 pub mod privs;
+pub mod seccomp;
 pub mod server;
 pub mod setup;
 pub mod startup;
