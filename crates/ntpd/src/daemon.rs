@@ -320,6 +320,14 @@ fn run(args: Args) -> Result<(), String> {
     let signals = signals.map_err(|e| format!("signals: {e}"))?;
     // The system-call filter, on every thread, before the first request is served.
     crate::seccomp::apply(args.seccomp).map_err(|e| e.to_string())?;
+    if args.seccomp != crate::seccomp::Mode::Off {
+        let mode = format!("{:?}", args.seccomp).to_lowercase();
+        log.log(
+            Level::Info,
+            "seccomp",
+            &format!("system-call filter on ({mode})"),
+        );
+    }
     let (ctl_tx, ctl_rx) = mpsc::channel::<ControlDatagram>(1024);
     let (source_tx, source_rx) = mpsc::channel::<SourceDatagram>(1024);
     let mut counters = Vec::new();

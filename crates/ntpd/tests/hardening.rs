@@ -127,6 +127,15 @@ fn dash_n_runs_every_thread_at_the_highest_fifo_priority() {
 }
 
 #[test]
+fn dash_p_runs_at_the_given_fifo_priority() {
+    assert_root();
+    let d = Daemon::start_with("prio", "disable ntp\nrestrict default\n", &["-P", "7"]);
+    let stat = std::path::PathBuf::from(format!("/proc/{}/stat", d.child.id()));
+    assert_eq!(stat_field(&stat, 41), 1, "SCHED_FIFO");
+    assert_eq!(stat_field(&stat, 40), 7);
+}
+
+#[test]
 fn without_dash_n_the_daemon_keeps_the_normal_policy() {
     let d = Daemon::start("no-nice", "disable ntp\nrestrict default\n");
     let stat = std::path::PathBuf::from(format!("/proc/{}/stat", d.child.id()));
