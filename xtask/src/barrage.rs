@@ -564,10 +564,11 @@ impl Daemon {
             .and_then(|s| s.local_addr())
             .map_err(|e| e.to_string())?
             .port();
+        // Under the system-call filter, as the packaged unit runs it.
         let child = Command::new(ntpd)
             .args(["-n", "-c"])
             .arg(&conf)
-            .args(["--port", &port.to_string(), "-4"])
+            .args(["--port", &port.to_string(), "-4", "--seccomp"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(

@@ -56,6 +56,37 @@ fn os_error(op: &'static str) -> ClockError {
     }
 }
 
+/// Run the calling thread (and the threads it creates afterwards) under `SCHED_FIFO`, as
+/// classic ntpd's `-N`/`-P` do (`set_process_priority` in ntpd.c): at the highest FIFO
+/// priority, or at `priority` clamped to the FIFO range when given. Returns the priority set.
+/// Lives here because it is the daemon's other timing-critical kernel call and this is the one
+/// module allowed `unsafe`.
+///
+/// # Errors
+/// The OS error of `sched_setscheduler` (EPERM without CAP_SYS_NICE or under an RT limit).
+pub fn set_realtime_priority(priority: Option<i32>) -> std::io::Result<i32> {
+    // SAFETY: plain integer arguments, no memory involved.
+    let (min, max) = unsafe {
+        (
+            libc::sched_get_priority_min(libc::SCHED_FIFO),
+            libc::sched_get_priority_max(libc::SCHED_FIFO),
+        )
+    };
+    if min < 0 || max < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let wanted = priority.map_or(max, |p| p.clamp(min, max));
+    let param = libc::sched_param {
+        sched_priority: wanted,
+    };
+    // SAFETY: `param` is a fully initialised local that outlives the call; pid 0 is the caller.
+    let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
+    if r == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(wanted)
+}
+
 fn zeroed_timex() -> libc::timex {
     // SAFETY: timex is a plain C struct of integers; all-zero is a valid value.
     unsafe { std::mem::zeroed() }

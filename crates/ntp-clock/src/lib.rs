@@ -8,5 +8,5 @@ pub mod kernel;
 pub mod simulated;
 
 #[cfg(target_os = "linux")]
-pub use kernel::{KernelClock, KernelStatus};
+pub use kernel::{set_realtime_priority, KernelClock, KernelStatus};
 pub use simulated::SimulatedClock;

@@ -1,8 +1,9 @@
 //! The command line of classic ntpd 4.2.8 (`ntpd/ntpdbase-opts.def`), plus our
-//! `--check-config`, `--port` and `--server-threads`.
+//! `--check-config`, `--port`, `--server-threads` and `--seccomp`.
 
 use std::ffi::OsString;
 
+use clap::builder::TypedValueParser;
 use clap::{ArgAction, Parser};
 
 /// Default configuration file, as classic ntpd.
@@ -50,7 +51,7 @@ pub struct Args {
     /// Step any initial offset correction.
     #[arg(short = 'G', long = "force-step-once")]
     pub force_step_once: bool,
-    /// Jail directory (chroot).
+    /// Jail directory: chroot there after start-up, before dropping privileges.
     #[arg(short = 'i', long = "jaildir", value_name = "DIR")]
     pub jaildir: Option<String>,
     /// Listen on an interface name or address (repeatable).
@@ -68,13 +69,13 @@ pub struct Args {
     /// Do not fork: stay in the foreground.
     #[arg(short = 'n', long = "nofork")]
     pub nofork: bool,
-    /// Run at high priority.
+    /// Run at the highest real-time priority (SCHED_FIFO).
     #[arg(short = 'N', long = "nice")]
     pub nice: bool,
     /// Path to the pid file.
     #[arg(short = 'p', long = "pidfile", value_name = "FILE")]
     pub pidfile: Option<String>,
-    /// Process priority.
+    /// Run under SCHED_FIFO at this priority (1-99).
     #[arg(short = 'P', long = "priority", value_name = "N")]
     pub priority: Option<i32>,
     /// Set the time and quit.
@@ -130,6 +131,18 @@ pub struct Args {
     /// Refuse to run as root when no -u user is given.
     #[arg(long = "require-drop")]
     pub require_drop: bool,
+    /// System-call filter once serving: `enforce` (the default when the flag is given without a
+    /// value; any other call kills ntpd with SIGSYS), `log` (allow and log it), `off`.
+    #[arg(
+        long = "seccomp",
+        value_name = "MODE",
+        num_args = 0..=1,
+        default_value = "off",
+        default_missing_value = "enforce",
+        value_parser = clap::builder::PossibleValuesParser::new(["enforce", "log", "off"])
+            .map(|m| crate::seccomp::Mode::from_name(&m))
+    )]
+    pub seccomp: crate::seccomp::Mode,
 }
 
 impl Args {
@@ -217,6 +230,18 @@ mod tests {
         assert_eq!(a.port, 12345);
         assert_eq!(a.server_threads, Some(0));
         assert_eq!(a.config_path(), DEFAULT_CONFIG);
+    }
+
+    #[test]
+    fn seccomp_flag_defaults_to_off_and_bare_flag_enforces() {
+        use crate::seccomp::Mode;
+        let parse = |v: &[&str]| Args::parse_from_os(v.iter().copied()).unwrap().seccomp;
+        assert_eq!(parse(&["ntpd", "-n"]), Mode::Off);
+        assert_eq!(parse(&["ntpd", "--seccomp", "-n"]), Mode::Enforce);
+        assert_eq!(parse(&["ntpd", "--seccomp=log"]), Mode::Log);
+        assert_eq!(parse(&["ntpd", "--seccomp=off"]), Mode::Off);
+        assert_eq!(parse(&["ntpd", "--seccomp", "log"]), Mode::Log);
+        assert!(Args::parse_from_os(["ntpd", "--seccomp=strict"]).is_err());
     }
 
     #[test]

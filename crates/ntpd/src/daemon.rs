@@ -215,18 +215,8 @@ fn run(args: Args) -> Result<(), String> {
     if bound.is_empty() {
         return Err(format!("no address to listen on (port {})", args.port));
     }
-    if let Some((user, group)) = args.user_group() {
-        let keep = crate::privs::kept_capabilities(args.port < 1024);
-        crate::privs::drop_to(&user, group.as_deref(), &keep)
-            .map_err(|e| format!("-u {user}: {e}"))?;
-        log.log(
-            Level::Info,
-            "privs",
-            &format!("running as {user}, keeping CAP_SYS_TIME"),
-        );
-    } else if args.require_drop && nix::unistd::geteuid().is_root() {
-        return Err("refusing to run as root without -u (--require-drop)".into());
-    }
+    // -N/-P priority, -i jail, -u drop (classic order).
+    crate::privs::harden(&args, &log)?;
 
     let observe_only = setup::observe_only(&config);
     let clock = if observe_only {
@@ -269,6 +259,16 @@ fn run(args: Args) -> Result<(), String> {
         })
     });
     let signals = signals.map_err(|e| format!("signals: {e}"))?;
+    // The system-call filter, on every thread, before the first request is served.
+    crate::seccomp::apply(args.seccomp).map_err(|e| e.to_string())?;
+    if args.seccomp != crate::seccomp::Mode::Off {
+        let mode = format!("{:?}", args.seccomp).to_lowercase();
+        log.log(
+            Level::Info,
+            "seccomp",
+            &format!("system-call filter on ({mode})"),
+        );
+    }
     let (ctl_tx, ctl_rx) = mpsc::channel::<ControlDatagram>(1024);
     let (source_tx, source_rx) = mpsc::channel::<SourceDatagram>(1024);
     let start = Instant::now();

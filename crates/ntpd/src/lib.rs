@@ -5,7 +5,8 @@
 //! `log` (classic log lines, rate-limited), `net` (sockets), `server` (the worker hot path),
 //! `startup` (configuration and keys from the filesystem), `setup` (configuration to engine),
 //! `stats` (statistics files with filegen rotation), `rescan` (interface rescan: listeners
-//! per address), `stepwatch` (clock steps by other programs), `daemon` (the runtime), `privs`.
+//! per address), `stepwatch` (clock steps by other programs), `daemon` (the runtime), `privs`
+//! (root drop, jail, priority), `seccomp` (system-call allow-list).
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod net;
 pub mod privs;
 pub mod rescan;
+pub mod seccomp;
 pub mod server;
 pub mod setup;
 pub mod startup;

@@ -86,6 +86,9 @@ fn ntpsec_ntpq_reads_our_daemon() {
                 "-c".into(),
                 conf.display().to_string(),
             ]
+            .into_iter()
+            .chain(common::seccomp_arg(&[]))
+            .collect()
         },
     );
     // `-p`: the local clock becomes the system peer.

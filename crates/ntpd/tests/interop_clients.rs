@@ -78,6 +78,7 @@ fn ntpdig_ntplib_and_chronyd_interoperate_and_tshark_finds_nothing_wrong() {
         ns.cmd(Path::new(env!("CARGO_BIN_EXE_ntpd")))
             .args(["-n", "-4", "-c"])
             .arg(dir.join("ntp.conf"))
+            .args(common::seccomp_arg(&[]))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -55,7 +55,8 @@ fn ntpd(dir: &Path, config: &str, port: u16) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ntpd"));
     c.args(["-n", "-c"])
         .arg(&conf)
-        .args(["--port", &port.to_string(), "-4"]);
+        .args(["--port", &port.to_string(), "-4"])
+        .args(common::seccomp_arg(&[]));
     c
 }
 

@@ -49,6 +49,7 @@ impl Daemon {
                 "-4",
             ])
             .args(extra)
+            .args(seccomp_arg(extra))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -89,6 +90,17 @@ impl Drop for Daemon {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The system-call filter every test daemon runs under, unless the test chose one: the whole
+/// e2e suite proves the allow-list is complete. `NTPD_E2E_SECCOMP=log` (or `off`) overrides
+/// it, e.g. to collect what a new distribution needs from the kernel log.
+pub fn seccomp_arg(extra: &[&str]) -> Option<String> {
+    if extra.iter().any(|a| a.starts_with("--seccomp")) {
+        return None;
+    }
+    let mode = std::env::var("NTPD_E2E_SECCOMP").unwrap_or_else(|_| "enforce".into());
+    Some(format!("--seccomp={mode}"))
 }
 
 /// A client request with this transmit timestamp.
