@@ -1,11 +1,12 @@
-//! Fuzz target: the server fast path (`ntp_core::server::respond` + `finish`) never panics on
-//! any datagram under any restriction, and its reply is never longer than the request (no
-//! amplification, whatever the bytes).
+//! Fuzz target: the server fast path (`ntp_core::server::respond` + `finish`) and the stateless
+//! symmetric-passive answer (`respond_symmetric`) never panic on any datagram under any
+//! restriction, and their replies are never longer than the request (no amplification,
+//! whatever the bytes).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use ntp_core::server::{
-    finish, respond, Access, KeyStore, RateLimitConfig, RateLimiter, RequestContext, SystemState,
+    finish, respond, respond_symmetric, Access, KeyStore, RateLimitConfig, RateLimiter, RequestContext, SystemState,
     MAX_REPLY_LEN,
 };
 use ntp_wire::{MacAlgorithm, NtpTimestamp, SymmetricKey};
@@ -35,25 +36,28 @@ fuzz_target!(|data: &[u8]| {
             receive_timestamp: NtpTimestamp::from_bits(0xeeb2_2828_0000_0000),
             now_mono: f64::from(i) * 0.3,
         };
-        let r = respond(
-            request,
-            &ctx,
-            &SystemState::default(),
-            Some(&limiter),
-            &keys,
-            &mut out,
-        );
-        if let Some(len) = finish(
-            &mut out,
-            r,
-            NtpTimestamp::from_bits(0xeeb2_2829_0000_0000),
-            &keys,
-        ) {
-            assert!(
-                len <= request.len(),
-                "reply {len} > request {}",
-                request.len()
+        for symmetric in [false, true] {
+            let answer = if symmetric { respond_symmetric } else { respond };
+            let r = answer(
+                request,
+                &ctx,
+                &SystemState::default(),
+                Some(&limiter),
+                &keys,
+                &mut out,
             );
+            if let Some(len) = finish(
+                &mut out,
+                r,
+                NtpTimestamp::from_bits(0xeeb2_2829_0000_0000),
+                &keys,
+            ) {
+                assert!(
+                    len <= request.len(),
+                    "reply {len} > request {} (symmetric: {symmetric})",
+                    request.len()
+                );
+            }
         }
     }
 });

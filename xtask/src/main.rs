@@ -189,6 +189,8 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
         if t.starts_with("conf") {
             seed_from_configs(&corpus)?;
+        } else if t == "leapfile" {
+            // Text, not datagrams: its seeds are the leap-seconds.list files in fuzz/seeds.
         } else {
             seed_from_vectors(&corpus)?;
         }
