@@ -117,7 +117,11 @@ fn monstats(ntpq: &Path, port: u16) -> Result<Monstats, String> {
 }
 
 fn soak(o: &Opts, ntpd: &Path, ntpq: &Path, load: &Path, dir: &Path) -> Result<(), String> {
-    let port = 25123;
+    // A free loopback port, so a soak can run beside another one (or beside CI's).
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map_err(|e| format!("free port: {e}"))?
+        .port();
     let conf = dir.join("soak.conf");
     // The tutorial's access policy with rate limiting for everyone but the host itself
     // (the load comes from 127.64.0.0/10, so it is subject to `limited kod`).
