@@ -233,6 +233,65 @@ pub struct RequestContext {
 /// Minimum length of a buffer that can hold any reply this module writes.
 pub const MAX_REPLY_LEN: usize = HEADER_LEN + MAX_MAC_LEN;
 
+/// The checks every answer starts with: not `ignore`d, version 1-4, the expected `mode`, a
+/// non-zero source port, a decodable header. Returns the version and the header, or the drop.
+#[inline]
+fn admit(request: &[u8], ctx: &RequestContext, mode: Mode) -> Result<(u8, NtpHeader), Response> {
+    if ctx.access.contains(Access::IGNORE) {
+        return Err(Response::Drop(DropReason::Ignored));
+    }
+    let Some(&b0) = request.first() else {
+        return Err(Response::Drop(DropReason::Malformed));
+    };
+    let version = (b0 >> 3) & 7;
+    if !(1..=4).contains(&version) {
+        return Err(Response::Drop(DropReason::BadVersion));
+    }
+    if Mode::from_bits(b0) != mode {
+        return Err(Response::Drop(DropReason::BadMode));
+    }
+    if ctx.from_port == 0 {
+        return Err(Response::Drop(DropReason::BadPort));
+    }
+    let Ok(header) = NtpHeader::decode(request) else {
+        return Err(Response::Drop(DropReason::Malformed));
+    };
+    Ok((version, header))
+}
+
+/// The reply header (`mode` 4 or 2) carrying the system state, the request's transmit time as
+/// origin and the receive time (the transmit time is stamped later by [`finish`]).
+#[inline]
+fn reply_header(
+    system: &SystemState,
+    version: u8,
+    mode: Mode,
+    request: &NtpHeader,
+    ctx: &RequestContext,
+) -> NtpHeader {
+    NtpHeader {
+        leap: system.leap,
+        version,
+        mode,
+        // Stratum 16 (unsynchronised) goes on the wire as 0, as classic ntpd does.
+        stratum: if system.stratum >= 16 {
+            0
+        } else {
+            system.stratum
+        },
+        // Classic: max(request poll, minpoll 3)... echo within 3..=17.
+        poll: request.poll.clamp(3, 17),
+        precision: system.precision,
+        root_delay: system.root_delay,
+        root_dispersion: system.root_dispersion,
+        reference_id: system.reference_id,
+        reference_timestamp: system.reference_timestamp,
+        origin_timestamp: request.transmit_timestamp,
+        receive_timestamp: ctx.receive_timestamp,
+        transmit_timestamp: ctx.receive_timestamp,
+    }
+}
+
 /// Answer one datagram whose mode is 3 (client) with a mode 4 reply into `out`.
 ///
 /// `out` must be at least [`MAX_REPLY_LEN`] octets. Pass the result to [`finish`] to get the
@@ -245,24 +304,9 @@ pub fn respond(
     keys: &impl KeyStore,
     out: &mut [u8],
 ) -> Response {
-    if ctx.access.contains(Access::IGNORE) {
-        return Response::Drop(DropReason::Ignored);
-    }
-    let Some(&b0) = request.first() else {
-        return Response::Drop(DropReason::Malformed);
-    };
-    let version = (b0 >> 3) & 7;
-    if !(1..=4).contains(&version) {
-        return Response::Drop(DropReason::BadVersion);
-    }
-    if Mode::from_bits(b0) != Mode::Client {
-        return Response::Drop(DropReason::BadMode);
-    }
-    if ctx.from_port == 0 {
-        return Response::Drop(DropReason::BadPort);
-    }
-    let Ok(header) = NtpHeader::decode(request) else {
-        return Response::Drop(DropReason::Malformed);
+    let (version, header) = match admit(request, ctx, Mode::Client) {
+        Ok(v) => v,
+        Err(drop) => return drop,
     };
     if ctx.access.contains(Access::NOSERVE) {
         return Response::Drop(DropReason::NoServe);
@@ -307,27 +351,7 @@ pub fn respond(
             }
         }
     }
-    let reply = NtpHeader {
-        leap: system.leap,
-        version,
-        mode: Mode::Server,
-        // Stratum 16 (unsynchronised) goes on the wire as 0, as classic ntpd does.
-        stratum: if system.stratum >= 16 {
-            0
-        } else {
-            system.stratum
-        },
-        // Classic: max(request poll, minpoll 3)... echo within 3..=17.
-        poll: header.poll.clamp(3, 17),
-        precision: system.precision,
-        root_delay: system.root_delay,
-        root_dispersion: system.root_dispersion,
-        reference_id: system.reference_id,
-        reference_timestamp: system.reference_timestamp,
-        origin_timestamp: header.transmit_timestamp,
-        receive_timestamp: ctx.receive_timestamp,
-        transmit_timestamp: ctx.receive_timestamp,
-    };
+    let reply = reply_header(system, version, Mode::Server, &header, ctx);
     let mut w = Writer::new(out);
     if reply.write(&mut w).is_err() {
         return Response::Drop(DropReason::Malformed);

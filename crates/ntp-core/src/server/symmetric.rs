@@ -8,7 +8,7 @@
 
 use ntp_wire::mac::Trailer;
 use ntp_wire::packet::HEADER_LEN;
-use ntp_wire::{Mode, NtpHeader, Reader, Writer};
+use ntp_wire::{Mode, Reader, Writer};
 
 use super::{
     Access, DropReason, KeyStore, RateDecision, RateLimiter, RequestContext, Response, SystemState,
@@ -29,24 +29,9 @@ pub fn respond_symmetric(
     keys: &impl KeyStore,
     out: &mut [u8],
 ) -> Response {
-    if ctx.access.contains(Access::IGNORE) {
-        return Response::Drop(DropReason::Ignored);
-    }
-    let Some(&b0) = request.first() else {
-        return Response::Drop(DropReason::Malformed);
-    };
-    let version = (b0 >> 3) & 7;
-    if !(1..=4).contains(&version) {
-        return Response::Drop(DropReason::BadVersion);
-    }
-    if Mode::from_bits(b0) != Mode::SymmetricActive {
-        return Response::Drop(DropReason::BadMode);
-    }
-    if ctx.from_port == 0 {
-        return Response::Drop(DropReason::BadPort);
-    }
-    let Ok(header) = NtpHeader::decode(request) else {
-        return Response::Drop(DropReason::Malformed);
+    let (version, header) = match super::admit(request, ctx, Mode::SymmetricActive) {
+        Ok(v) => v,
+        Err(drop) => return drop,
     };
     // `nopeer` refuses symmetric service: counted with `noserve`.
     if ctx.access.contains(Access::NOSERVE) || ctx.access.contains(Access::NOPEER) {
@@ -77,25 +62,7 @@ pub fn respond_symmetric(
             return Response::Drop(DropReason::RateLimited);
         }
     }
-    let reply = NtpHeader {
-        leap: system.leap,
-        version,
-        mode: Mode::SymmetricPassive,
-        stratum: if system.stratum >= 16 {
-            0
-        } else {
-            system.stratum
-        },
-        poll: header.poll.clamp(3, 17),
-        precision: system.precision,
-        root_delay: system.root_delay,
-        root_dispersion: system.root_dispersion,
-        reference_id: system.reference_id,
-        reference_timestamp: system.reference_timestamp,
-        origin_timestamp: header.transmit_timestamp,
-        receive_timestamp: ctx.receive_timestamp,
-        transmit_timestamp: ctx.receive_timestamp,
-    };
+    let reply = super::reply_header(system, version, Mode::SymmetricPassive, &header, ctx);
     if reply.write(&mut Writer::new(out)).is_err() {
         return Response::Drop(DropReason::Malformed);
     }
@@ -107,7 +74,9 @@ pub fn respond_symmetric(
 
 #[cfg(test)]
 mod tests {
-    use ntp_wire::{LeapIndicator, MacAlgorithm, NtpShort, NtpTimestamp, RefId, SymmetricKey};
+    use ntp_wire::{
+        LeapIndicator, MacAlgorithm, NtpHeader, NtpShort, NtpTimestamp, RefId, SymmetricKey,
+    };
 
     use super::super::{finish, MAX_REPLY_LEN};
     use super::*;
