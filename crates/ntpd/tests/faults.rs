@@ -286,6 +286,23 @@ impl HostsNs {
         HostsNs { name, hosts }
     }
 
+    /// Our daemon in the namespace on `port` with the configuration file `conf` (under the
+    /// system-call filter, as every test daemon); killed on drop.
+    fn daemon(&self, conf: &Path, port: u16) -> Killed {
+        Killed(
+            self.exec(Path::new(env!("CARGO_BIN_EXE_ntpd")))
+                .args(["-n", "-c"])
+                .arg(conf)
+                .args(["--port", &port.to_string(), "-4"])
+                .args(common::seccomp_arg(&[]))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+
     fn exec(&self, program: &Path) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.name]).arg(program);
@@ -346,18 +363,7 @@ fn unresolvable_name_is_retried_and_used_once_it_resolves_after_sighup() {
         "disable ntp\nrestrict default\nserver 127.127.1.0 minpoll 3\nfudge 127.127.1.0 stratum 10\n",
     )
     .unwrap();
-    let _up = Killed(
-        ns.exec(Path::new(env!("CARGO_BIN_EXE_ntpd")))
-            .args(["-n", "-c"])
-            .arg(&up_conf)
-            .args(["--port", &up_port.to_string(), "-4"])
-            .args(common::seccomp_arg(&[]))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _up = ns.daemon(&up_conf, up_port);
     let port = up_port + 1;
     let conf = dir.join("ntp.conf");
     let log = dir.join("ntpd.log");
@@ -369,18 +375,7 @@ fn unresolvable_name_is_retried_and_used_once_it_resolves_after_sighup() {
         ),
     )
     .unwrap();
-    let ours = Killed(
-        ns.exec(Path::new(env!("CARGO_BIN_EXE_ntpd")))
-            .args(["-n", "-c"])
-            .arg(&conf)
-            .args(["--port", &port.to_string(), "-4"])
-            .args(common::seccomp_arg(&[]))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let ours = ns.daemon(&conf, port);
     wait_for(
         "our daemon answering (unsynchronised)",
         Duration::from_secs(20),
@@ -606,18 +601,7 @@ fn a_pool_member_that_stops_answering_is_replaced_by_another_address_of_the_pool
         ),
     )
     .unwrap();
-    let _ours = Killed(
-        ns.exec(Path::new(env!("CARGO_BIN_EXE_ntpd")))
-            .args(["-n", "-c"])
-            .arg(&conf)
-            .args(["--port", &port.to_string(), "-4"])
-            .args(common::seccomp_arg(&[]))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _ours = ns.daemon(&conf, port);
     wait_for("four pool members polled", Duration::from_secs(60), || {
         (0..addrs.len()).filter(|&i| polled(i) > 0).count() == 4
     });
