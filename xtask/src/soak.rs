@@ -124,14 +124,18 @@ fn soak(o: &Opts, ntpd: &Path, ntpq: &Path, load: &Path, dir: &Path) -> Result<(
         .port();
     let conf = dir.join("soak.conf");
     // The tutorial's access policy with rate limiting for everyone but the host itself
-    // (the load comes from 127.64.0.0/10, so it is subject to `limited kod`).
+    // (the load comes from 127.64.0.0/10, so it is subject to `limited kod`). Loopback only
+    // (`interface ignore all` keeps loopback): addresses other programs add while the soak
+    // runs (test namespaces' veth ends) would otherwise get listeners of their own and show
+    // up as memory steps.
     std::fs::write(
         &conf,
         format!(
             "disable ntp\ndriftfile {d}/ntp.drift\nserver 127.127.1.0 minpoll 3\n\
              fudge 127.127.1.0 stratum 10\n\
              restrict default limited kod nomodify notrap nopeer noquery\n\
-             restrict 127.0.0.1\ndiscard average 3 minimum 2\nmru maxdepth {m}\n",
+             restrict 127.0.0.1\ndiscard average 3 minimum 2\nmru maxdepth {m}\n\
+             interface ignore all\n",
             d = dir.display(),
             m = o.maxdepth
         ),
