@@ -100,6 +100,15 @@ pub(crate) fn probe(load: &Path, port: u16, seconds: u32) -> Result<(), String> 
     }
 }
 
+/// The `RESULT key=value ...` line of an `ntp-load run`'s output (without the prefix).
+pub(crate) fn result_line(out: &std::process::Output) -> Result<String, String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no result: {}", String::from_utf8_lossy(&out.stderr).trim()))
+}
+
 /// The machine line of a benchmark report: kernel, architecture and CPUs.
 pub(crate) fn machine() -> String {
     let uname = Command::new("uname")
@@ -329,17 +338,7 @@ impl Bench {
             .map_err(|e| format!("ntp-load: {e}"))?;
         let wall = t0.elapsed().as_secs_f64();
         let c1 = cpu_ticks(s.pid());
-        let text = String::from_utf8_lossy(&out.stdout);
-        let line = text
-            .lines()
-            .find_map(|l| l.strip_prefix("RESULT "))
-            .ok_or_else(|| {
-                format!(
-                    "ntp-load against {}: no result: {}",
-                    s.name,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )
-            })?;
+        let line = result_line(&out).map_err(|e| format!("ntp-load against {}: {e}", s.name))?;
         let get = |k: &str| -> f64 {
             line.split_whitespace()
                 .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))

@@ -240,17 +240,7 @@ fn soak(o: &Opts, ntpd: &Path, ntpq: &Path, load: &Path, dir: &Path) -> Result<(
     let out = load_child
         .wait_with_output()
         .map_err(|e| format!("ntp-load: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let result = text
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .ok_or_else(|| {
-            format!(
-                "ntp-load: no result: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )
-        })?
-        .to_owned();
+    let result = crate::bench::result_line(&out).map_err(|e| format!("ntp-load: {e}"))?;
     println!();
     println!("load generator: {result}");
     // After the barrage the daemon must still answer at once.

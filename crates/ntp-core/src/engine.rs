@@ -1205,10 +1205,11 @@ impl Engine {
         self.restart_measurements(now);
         // A jump beyond the step threshold may have left the clock wrong by that much: until
         // the sources have been heard again, do not serve it as synchronised time.
+        // (`tinker step 0` turns stepping off, not this check: the default threshold then.)
         let threshold = if self.cfg.tinker.step > 0.0 {
             self.cfg.tinker.step
         } else {
-            0.128
+            crate::config::TinkerConfig::default().step
         };
         if delta.abs() > threshold && !self.orphan {
             self.leap = LeapIndicator::Unsynchronized;

@@ -1000,20 +1000,16 @@ thread_local! {
 /// and theirs arrive there (forwarded by the workers for configured peers only).
 impl Daemon {
     fn add_peer(&mut self, mut cfg: ntp_core::SourceConfig) -> SourceId {
-        let listening: Vec<SocketAddr> = self.reply_sockets.keys().copied().collect();
-        let local = net::peer_local(cfg.address, &listening);
+        let local = self.peer_local(cfg.address);
         cfg.kind = ntp_core::SourceKind::Symmetric {
             local_refid: local.map(|l| ntp_wire::RefId::from_ip(l.ip())),
         };
-        match local {
-            Some(l) => {
-                PEER_LOCALS.with(|m| m.borrow_mut().insert(cfg.address, l));
-            }
-            None => self.log.log(
+        if local.is_none() {
+            self.log.log(
                 Level::Warning,
                 "peer",
                 &format!("no listening address to reach peer {} from", cfg.address),
-            ),
+            );
         }
         {
             let mut g = self.shared.peers.write().unwrap_or_else(|e| e.into_inner());
@@ -1026,29 +1022,29 @@ impl Daemon {
         id
     }
 
+    /// The listening address packets to peer `to` leave from: the one chosen before while it
+    /// is still listening, else a new choice (an interface rescan may have closed the old one,
+    /// or none was listening when the peer was added), recorded for next time.
+    fn peer_local(&self, to: SocketAddr) -> Option<SocketAddr> {
+        let known = PEER_LOCALS
+            .with(|m| m.borrow().get(&to).copied())
+            .filter(|l| self.reply_sockets.contains_key(l));
+        known.or_else(|| {
+            let listening: Vec<SocketAddr> = self.reply_sockets.keys().copied().collect();
+            let l = net::peer_local(to, &listening)?;
+            PEER_LOCALS.with(|m| m.borrow_mut().insert(to, l));
+            Some(l)
+        })
+    }
+
     /// Send to a peer from its listening socket; false when `to` is not a peer.
     fn send_to_peer(&self, to: SocketAddr, bytes: &[u8]) -> bool {
         let is_peer = self.shared.peers.read().is_ok_and(|p| p.contains(&to));
         if !is_peer {
             return false;
         }
-        // The listening address chosen for this peer, or a new one when an interface rescan
-        // closed it (or none was listening when the peer was added).
-        let known = PEER_LOCALS
-            .with(|m| m.borrow().get(&to).copied())
-            .filter(|l| self.reply_sockets.contains_key(l));
-        let local = match known {
-            Some(l) => l,
-            None => {
-                let listening: Vec<SocketAddr> = self.reply_sockets.keys().copied().collect();
-                let Some(l) = net::peer_local(to, &listening) else {
-                    return true;
-                };
-                PEER_LOCALS.with(|m| m.borrow_mut().insert(to, l));
-                l
-            }
-        };
-        if let Some(Err(e)) = self.reply_sockets.get(&local).map(|s| s.send_to(bytes, to)) {
+        let sock = self.peer_local(to).and_then(|l| self.reply_sockets.get(&l));
+        if let Some(Err(e)) = sock.map(|s| s.send_to(bytes, to)) {
             self.log.log(
                 Level::Debug,
                 "send",

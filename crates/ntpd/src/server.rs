@@ -501,39 +501,33 @@ pub fn classify(
     out: &mut [u8],
 ) -> Verdict {
     let access = Access::from_bits(table.lookup(from).flags.bits());
+    let ctx = RequestContext {
+        from: from.ip(),
+        from_port: from.port(),
+        access,
+        receive_timestamp: rx,
+        now_mono,
+    };
+    let verdict = |r: Response| match r {
+        Response::Drop(reason) => Verdict::Drop(reason),
+        r => Verdict::Respond(r),
+    };
     match data.first().map(|b| b & 7) {
-        Some(3) => {
-            let ctx = RequestContext {
-                from: from.ip(),
-                from_port: from.port(),
-                access,
-                receive_timestamp: rx,
-                now_mono,
-            };
-            match respond(data, &ctx, system, Some(limiter), keys, out) {
-                Response::Drop(reason) => Verdict::Drop(reason),
-                r => Verdict::Respond(r),
-            }
-        }
+        Some(3) => verdict(respond(data, &ctx, system, Some(limiter), keys, out)),
         Some(1 | 2 | 6 | 7) if access.contains(Access::IGNORE) => {
             Verdict::Drop(DropReason::Ignored)
         }
         // `noserve` denies every NTP packet, configured peers' too (only queries pass).
         Some(1 | 2) if access.contains(Access::NOSERVE) => Verdict::Drop(DropReason::NoServe),
         Some(1 | 2) if peers.contains(&from) => Verdict::Forward,
-        Some(1) => {
-            let ctx = RequestContext {
-                from: from.ip(),
-                from_port: from.port(),
-                access,
-                receive_timestamp: rx,
-                now_mono,
-            };
-            match respond_symmetric(data, &ctx, system, Some(limiter), keys, out) {
-                Response::Drop(reason) => Verdict::Drop(reason),
-                r => Verdict::Respond(r),
-            }
-        }
+        Some(1) => verdict(respond_symmetric(
+            data,
+            &ctx,
+            system,
+            Some(limiter),
+            keys,
+            out,
+        )),
         Some(6 | 7) => Verdict::Forward,
         Some(_) => Verdict::Drop(DropReason::BadMode),
         None => Verdict::Drop(DropReason::Malformed),

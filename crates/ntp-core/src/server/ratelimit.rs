@@ -102,6 +102,9 @@ pub struct RateLimiter {
     key: (u64, u64),
     slots: Box<[Slot]>,
     mask: usize,
+    /// Slots ever taken (a slot is never emptied again), so [`RateLimiter::occupied`] is a
+    /// load instead of a walk over the whole table.
+    used: AtomicU64,
 }
 
 impl RateLimiter {
@@ -113,6 +116,7 @@ impl RateLimiter {
             key: hash_key,
             slots: (0..size).map(|_| Slot::default()).collect(),
             mask: size - 1,
+            used: AtomicU64::new(0),
         }
     }
 
@@ -123,10 +127,7 @@ impl RateLimiter {
 
     /// Slots in use.
     pub fn occupied(&self) -> usize {
-        self.slots
-            .iter()
-            .filter(|s| s.tag.load(Relaxed) != 0)
-            .count()
+        self.used.load(Relaxed) as usize
     }
 
     /// Account one packet from `from` (mode, version) at monotonic time `now` (seconds): the
@@ -161,7 +162,10 @@ impl RateLimiter {
             slot.count.store(1, Relaxed);
             slot.leak.store(headway.to_bits(), Relaxed);
             slot.last_kod.store(f64::NEG_INFINITY.to_bits(), Relaxed);
-            slot.tag.store(tag, Relaxed);
+            // Count a slot the first time it is taken (once, even when two workers race for it).
+            if slot.tag.swap(tag, Relaxed) == 0 {
+                self.used.fetch_add(1, Relaxed);
+            }
             return RateDecision::Allow;
         }
         slot.count.fetch_add(1, Relaxed);
